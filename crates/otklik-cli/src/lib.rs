@@ -1,0 +1,4 @@
+//! otklik-cli (being written).
+pub fn main() -> std::process::ExitCode {
+    std::process::ExitCode::SUCCESS
+}

@@ -1,0 +1,1 @@
+//! otklik-import (being written).

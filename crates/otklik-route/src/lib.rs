@@ -1,0 +1,1 @@
+//! otklik-route (being written).

@@ -1,0 +1,1 @@
+//! otklik-rules (being written).

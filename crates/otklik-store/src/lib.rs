@@ -1,0 +1,1 @@
+//! otklik-store (being written).

@@ -1,0 +1,1 @@
+//! otklik-web (being written).
