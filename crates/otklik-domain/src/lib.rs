@@ -19,6 +19,7 @@ mod codes;
 mod audit;
 mod category;
 mod community;
+pub mod directory;
 mod error;
 mod ids;
 mod message;
