@@ -1,1 +1,8 @@
-//! Integration tests.
+//! Otklik's integration tests: one binary, one module per area. They run the real `otklik`
+//! binary against real SQLite files and real HTTP on loopback. Data files sit beside the modules
+//! in `tests/data/`.
+
+mod cli_import;
+mod cli_rules;
+mod serve;
+mod support;

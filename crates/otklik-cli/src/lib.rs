@@ -1,4 +1,133 @@
-//! otklik-cli (being written).
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+//! # otklik-cli
+//!
+//! The `otklik` command: everything an operator runs. It wires the pipeline crates together —
+//! rules (`otklik-rules`), routing (`otklik-route`), the store (`otklik-store`), directory imports
+//! (`otklik-import`) and the HTTP server (`otklik-web`) — and owns configuration and logging.
+//! `anyhow` is used here and only here.
+//!
+//! ```no_run
+//! // src/main.rs of the `otklik` binary is exactly this:
+//! fn main() -> std::process::ExitCode {
+//!     otklik_cli::main()
+//! }
+//! ```
+
+mod commands;
+pub mod config;
+mod logging;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::LogFormat;
+
+/// Otklik — обратная связь граждан и мониторинг социальных сетей для регионов.
+///
+/// Government feedback and social-network monitoring for Russian regions. Configuration comes
+/// from `--config FILE` (TOML), then `OTKLIK_*` environment variables (`OTKLIK_DATA_DIR`,
+/// `OTKLIK_SERVER__LISTEN`, `OTKLIK_LOG__FORMAT`, …), then `DATABASE_URL` for PostgreSQL.
+/// Without `DATABASE_URL` the embedded SQLite database in the data directory is used.
+#[derive(Debug, Parser)]
+#[command(
+    name = "otklik",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, short = 'c', global = true, env = "OTKLIK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory for the embedded SQLite database (overrides the config).
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Rules directory with categories.toml and routing.toml (overrides the config).
+    #[arg(long, global = true)]
+    pub rules_dir: Option<PathBuf>,
+    /// Log format (overrides the config).
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the HTTP server (migrates the database first).
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (overrides the config).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Load the demo region from DIR (default `demo`) when the database has no territories.
+        #[arg(long, num_args = 0..=1, default_missing_value = "demo", value_name = "DIR")]
+        demo: Option<PathBuf>,
+    },
+    /// Create or upgrade the database schema.
+    Migrate,
+    /// Import territories, organisations, users, communities or sources from CSV.
+    ///
+    /// Every row is checked first; any bad row is reported with its line number and column,
+    /// and nothing of the file is imported. A whole directory is imported in one transaction.
+    Import {
+        /// What the file holds.
+        #[arg(value_enum, required_unless_present = "dir")]
+        kind: Option<ImportKindArg>,
+        /// The CSV file (header row required).
+        #[arg(required_unless_present = "dir")]
+        file: Option<PathBuf>,
+        /// Import every known CSV of a directory (territories.csv, organisations.csv, …).
+        #[arg(long, conflicts_with_all = ["kind", "file"])]
+        dir: Option<PathBuf>,
+        /// Check only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Work with the rules directory.
+    Rules {
+        /// Rules subcommand.
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+/// `otklik rules …`
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate the category tree and routing rules and print their counts.
+    Check {
+        /// Extra region-specific routing file(s) to validate too.
+        #[arg(long)]
+        routing: Vec<PathBuf>,
+    },
+}
+
+/// Kinds of directory CSV files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportKindArg {
+    /// territories.csv
+    Territories,
+    /// organisations.csv
+    Organisations,
+    /// users.csv
+    Users,
+    /// communities.csv
+    Communities,
+    /// sources.csv
+    Sources,
+}
+
+/// Run the command line; errors are printed as a chain and turned into exit code 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,255 @@
+//! Configuration: defaults, then a TOML file, then `OTKLIK_*` environment variables
+//! (nested keys with `__`: `OTKLIK_SERVER__LISTEN=0.0.0.0:8080`), then `DATABASE_URL`.
+//! Secrets are wrapped in [`Secret`] and never printed.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use figment::Figment;
+use figment::providers::{Format as _, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A string that must never reach a log: `Debug` and `Display` print `***`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wrap a value.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// HTTP server settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `tracing` filter directive («info», «otklik=debug,sqlx=warn»).
+    pub level: String,
+    /// Output format.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info,sqlx=warn".into(),
+            format: LogFormat::Pretty,
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Directory for the embedded SQLite database and attachments.
+    pub data_dir: PathBuf,
+    /// PostgreSQL (or `sqlite://`) URL; when empty, SQLite in `data_dir` is used.
+    pub database_url: Option<Secret>,
+    /// Directory with `categories.toml` and `routing.toml`.
+    pub rules_dir: PathBuf,
+    /// Region-specific routing rules loaded after the generic ones.
+    pub region_routing: Option<PathBuf>,
+    /// HTTP server.
+    pub server: ServerConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            rules_dir: PathBuf::from("rules"),
+            region_routing: None,
+            server: ServerConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// Environment keys we read (everything else with the prefix is ignored, so that unrelated
+/// `OTKLIK_TEST_*` variables never break start-up).
+const ENV_KEYS: &[&str] = &[
+    "data_dir",
+    "database_url",
+    "rules_dir",
+    "region_routing",
+    "server.listen",
+    "log.level",
+    "log.format",
+];
+
+impl Config {
+    /// Load: defaults ← `file` (if given; it must exist) ← `OTKLIK_*` ← `DATABASE_URL`.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// Like [`Config::load`], with an explicit environment (for tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
+        let mut fig = Figment::new().merge(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            fig = fig.merge(Toml::string(&text));
+        }
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let mut overrides = Vec::new();
+        for (k, v) in &env {
+            if let Some(rest) = k.strip_prefix("OTKLIK_") {
+                let key = rest.to_ascii_lowercase().replace("__", ".");
+                if ENV_KEYS.contains(&key.as_str()) {
+                    overrides.push((key, v.clone()));
+                }
+            }
+        }
+        for (key, value) in overrides {
+            fig = fig.merge((key, value));
+        }
+        if let Some((_, url)) = env.iter().find(|(k, _)| k == "DATABASE_URL") {
+            if !url.is_empty() {
+                fig = fig.merge(("database_url", url.clone()));
+            }
+        }
+        let cfg: Config = fig.extract().map_err(|e| {
+            let origin = file.map_or_else(|| "environment".to_owned(), |p| p.display().to_string());
+            anyhow::anyhow!("invalid configuration ({origin}): {e}")
+        })?;
+        Ok(cfg)
+    }
+
+    /// The database URL to connect to: `database_url`, or SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(s) if !s.expose().is_empty() => s.expose().to_owned(),
+            _ => format!("sqlite://{}", self.data_dir.join("otklik.db").display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_use_sqlite_in_data_dir() {
+        let c = Config::load_from(None, env(&[])).expect("config");
+        assert_eq!(c.database_url(), "sqlite://data/otklik.db");
+        assert_eq!(c.server.listen.port(), 8080);
+    }
+
+    #[test]
+    fn file_then_env_then_database_url() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let f = dir.path().join("otklik.toml");
+        std::fs::write(&f, "data_dir = \"/srv/otklik\"\n[server]\nlisten = \"0.0.0.0:9000\"\n[log]\nformat = \"json\"\n")
+            .expect("write");
+        let c = Config::load_from(Some(&f), env(&[])).expect("config");
+        assert_eq!(c.data_dir, PathBuf::from("/srv/otklik"));
+        assert_eq!(c.server.listen.port(), 9000);
+        assert_eq!(c.log.format, LogFormat::Json);
+
+        let c = Config::load_from(
+            Some(&f),
+            env(&[
+                ("OTKLIK_SERVER__LISTEN", "127.0.0.1:7000"),
+                ("OTKLIK_TEST_POSTGRES_URL", "ignored"),
+                ("DATABASE_URL", "postgres://u:hunter2@localhost/otklik"),
+            ]),
+        )
+        .expect("config");
+        assert_eq!(c.server.listen.port(), 7000);
+        assert_eq!(c.database_url(), "postgres://u:hunter2@localhost/otklik");
+    }
+
+    #[test]
+    fn secrets_never_in_debug() {
+        let c = Config::load_from(None, env(&[("DATABASE_URL", "postgres://u:hunter2@h/db")]))
+            .expect("config");
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+        assert!(dbg.contains("***"));
+    }
+
+    #[test]
+    fn invalid_config_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let f = dir.path().join("bad.toml");
+        std::fs::write(&f, "[server]\nlisten = \"not an address\"\n").expect("write");
+        let e = Config::load_from(Some(&f), env(&[]))
+            .expect_err("must fail")
+            .to_string();
+        assert!(e.contains("bad.toml"), "{e}");
+        assert!(e.contains("listen"), "{e}");
+
+        std::fs::write(&f, "colour = \"blue\"\n").expect("write");
+        let e = Config::load_from(Some(&f), env(&[]))
+            .expect_err("must fail")
+            .to_string();
+        assert!(e.contains("colour"), "{e}");
+
+        let e = Config::load_from(Some(&dir.path().join("missing.toml")), env(&[]))
+            .expect_err("must fail")
+            .to_string();
+        assert!(e.contains("missing.toml"), "{e}");
+    }
+}
