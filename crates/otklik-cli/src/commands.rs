@@ -123,15 +123,37 @@ fn import_kind(k: ImportKindArg) -> otklik_import::ImportKind {
     }
 }
 
-async fn known_codes(store: &Store) -> anyhow::Result<otklik_import::KnownCodes> {
-    let mut known = otklik_import::KnownCodes::default();
+/// Codes the database already knows plus the category ids of the rules, for reference checks.
+async fn known_codes(store: &Store, cfg: &Config) -> anyhow::Result<otklik_import::KnownCodes> {
+    let mut known = otklik_import::KnownCodes::new();
     for t in store.territories().await? {
-        known.territories.insert(t.code);
+        known.add_territory(t.code, Some(t.kind));
     }
     for o in store.organisations().await? {
-        known.organisations.insert(o.code);
+        known.add_organisation(o.code);
     }
+    let rules = load_rules(cfg, &[])?;
+    known.set_categories(rules.tree().categories().iter().map(|c| c.id.0.clone()));
     Ok(known)
+}
+
+/// Parse and check a directory or one file; `Err` holds the report for the operator.
+fn read_batch(
+    kind: Option<ImportKindArg>,
+    file: Option<&Path>,
+    dir: Option<&Path>,
+    known: &otklik_import::KnownCodes,
+) -> anyhow::Result<Result<DirectoryBatch, String>> {
+    let mut importer = otklik_import::Importer::new();
+    let added = match (dir, kind, file) {
+        (Some(d), _, _) => importer.add_dir(d),
+        (None, Some(k), Some(f)) => importer.add_file(import_kind(k), f),
+        _ => anyhow::bail!("give KIND FILE or --dir DIR"),
+    };
+    if let Err(e) = added.and_then(|_| importer.check_references(known)) {
+        return Ok(Err(e.to_string()));
+    }
+    Ok(Ok(importer.into_batch()))
 }
 
 async fn import(
@@ -141,28 +163,16 @@ async fn import(
     dir: Option<PathBuf>,
     dry_run: bool,
 ) -> anyhow::Result<ExitCode> {
-    let batch = match (&dir, kind, &file) {
-        (Some(d), _, _) => otklik_import::load_dir(d),
-        (None, Some(k), Some(f)) => {
-            let mut b = DirectoryBatch::default();
-            otklik_import::parse_into(&mut b, import_kind(k), f).map(|()| b)
-        }
-        _ => anyhow::bail!("give KIND FILE or --dir DIR"),
-    };
-    let batch = match batch {
+    let store = open_store(cfg).await?;
+    let known = known_codes(&store, cfg).await?;
+    let batch = match read_batch(kind, file.as_deref(), dir.as_deref(), &known)? {
         Ok(b) => b,
-        Err(e) => {
-            eprintln!("{e}");
+        Err(report) => {
+            eprintln!("{report}");
             eprintln!("nothing was imported");
             return Ok(ExitCode::FAILURE);
         }
     };
-    let store = open_store(cfg).await?;
-    if let Err(e) = otklik_import::check_references(&batch, &known_codes(&store).await?) {
-        eprintln!("{e}");
-        eprintln!("nothing was imported");
-        return Ok(ExitCode::FAILURE);
-    }
     if dry_run {
         println!(
             "{} records checked, nothing written (--dry-run)",
@@ -189,17 +199,17 @@ async fn apply_batch(store: &Store, batch: &DirectoryBatch) -> anyhow::Result<St
 }
 
 /// Load the demo region when the database has no territories yet.
-async fn load_demo(store: &Store, dir: &Path) -> anyhow::Result<()> {
+async fn load_demo(store: &Store, cfg: &Config, dir: &Path) -> anyhow::Result<bool> {
     if !store.territories().await?.is_empty() {
         tracing::info!("database already has a directory; demo not loaded");
-        return Ok(());
+        return Ok(false);
     }
-    let batch = otklik_import::load_dir(dir).map_err(|e| anyhow::anyhow!("demo data: {e}"))?;
-    otklik_import::check_references(&batch, &otklik_import::KnownCodes::default())
-        .map_err(|e| anyhow::anyhow!("demo data: {e}"))?;
+    let known = known_codes(store, cfg).await?;
+    let batch = read_batch(None, None, Some(dir), &known)?
+        .map_err(|report| anyhow::anyhow!("demo data in {}:\n{report}", dir.display()))?;
     let summary = apply_batch(store, &batch).await?;
     tracing::info!(dir = %dir.display(), %summary, "demo region loaded");
-    Ok(())
+    Ok(true)
 }
 
 async fn serve(
@@ -219,13 +229,24 @@ async fn serve(
     }
     let rules = load_rules(&cfg, &extra)?;
     let store = open_store(&cfg).await?;
-    if let Some(d) = &demo {
-        load_demo(&store, d).await?;
-    }
+    let fresh_demo = match &demo {
+        Some(d) => load_demo(&store, &cfg, d).await?,
+        None => false,
+    };
     let directory =
         otklik_route::Directory::new(store.territories().await?, store.organisations().await?);
-    let _router = otklik_route::Router::new(rules.routing(), rules.tree(), directory)
+    let router = otklik_route::Router::new(rules.routing(), rules.tree(), directory)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let (true, Some(d)) = (fresh_demo, &demo) {
+        let path = d.join("messages.csv");
+        if path.exists() {
+            let n = crate::demo::load_messages(&store, &router, rules.tree(), &path, now()).await?;
+            tracing::info!(
+                messages = n,
+                "demo messages routed and moved through the workflow"
+            );
+        }
+    }
     let s = rules.summary();
     let region = store
         .territories()
@@ -244,6 +265,7 @@ async fn serve(
                 s.routing_rules + s.routing_levels,
             ),
         ],
+        tree: rules.tree().clone(),
     };
     let state = otklik_web::AppState::new(store, info)?;
     let listener = tokio::net::TcpListener::bind(cfg.server.listen)

@@ -14,6 +14,7 @@
 
 mod commands;
 pub mod config;
+mod demo;
 mod logging;
 
 use std::path::PathBuf;

@@ -46,12 +46,14 @@ pub enum WebError {
 }
 
 /// Facts about this server shown on the status page and `/version`.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct ServerInfo {
     /// Name of the region served («Северная область»), if known.
     pub region: Option<String>,
     /// Counts from the rules directory: (label, value).
     pub rules: Vec<(String, usize)>,
+    /// The category tree, for names of subcategories.
+    pub tree: otklik_domain::CategoryTree,
 }
 
 /// Shared state of every handler.

@@ -49,6 +49,10 @@ pub async fn home(State(state): State<AppState>) -> Response {
         ));
     }
     body.push_str("</table></section></div>");
+    match recent_messages(&state).await {
+        Ok(html) => body.push_str(&html),
+        Err(e) => tracing::error!(error = %e, "status page: cannot list messages"),
+    }
     body.push_str(
         "<p>Служебные адреса: <a href=\"/healthz\">/healthz</a>, <a href=\"/version\">/version</a>, \
 <a href=\"/metrics\">/metrics</a>.</p>",
@@ -63,4 +67,53 @@ pub async fn not_found() -> Response {
         Html(page("Не найдено", "<h1>Страница не найдена</h1>")),
     )
         .into_response()
+}
+
+/// The latest messages with their executor, as a table.
+async fn recent_messages(state: &AppState) -> Result<String, otklik_store::StoreError> {
+    let store = state.store();
+    let messages = store
+        .list_messages(otklik_store::MessageFilter {
+            limit: Some(20),
+            ..Default::default()
+        })
+        .await?;
+    if messages.is_empty() {
+        return Ok(String::new());
+    }
+    let orgs: std::collections::HashMap<_, _> = store
+        .organisations()
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
+    let mut html = String::from(
+        "<section><h2>Последние сообщения</h2><table><thead><tr><th scope=\"col\">№</th>\
+<th scope=\"col\">Канал</th><th scope=\"col\">Подкатегория</th><th scope=\"col\">Текст</th>\
+<th scope=\"col\">Исполнитель</th><th scope=\"col\">Статус</th></tr></thead><tbody>",
+    );
+    for m in messages {
+        let sub = state
+            .inner
+            .info
+            .tree
+            .subcategory(&m.subcategory)
+            .map_or_else(|| m.subcategory.0.clone(), |s| s.name.clone());
+        let executor = m.executor.and_then(|id| orgs.get(&id)).map_or_else(
+            || "—".to_owned(),
+            |o| o.short_name.clone().unwrap_or_else(|| o.name.clone()),
+        );
+        let text: String = m.text.chars().take(120).collect();
+        html.push_str(&format!(
+            "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            m.id,
+            escape(m.channel.label_ru()),
+            escape(&sub),
+            escape(&text),
+            escape(&executor),
+            escape(m.status.label_ru()),
+        ));
+    }
+    html.push_str("</tbody></table></section>");
+    Ok(html)
 }
