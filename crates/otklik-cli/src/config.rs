@@ -158,10 +158,8 @@ impl Config {
         for (key, value) in overrides {
             fig = fig.merge((key, value));
         }
-        if let Some((_, url)) = env.iter().find(|(k, _)| k == "DATABASE_URL") {
-            if !url.is_empty() {
-                fig = fig.merge(("database_url", url.clone()));
-            }
+        if let Some((_, url)) = env.iter().find(|(k, v)| k == "DATABASE_URL" && !v.is_empty()) {
+            fig = fig.merge(("database_url", url.clone()));
         }
         let cfg: Config = fig.extract().map_err(|e| {
             let origin = file.map_or_else(|| "environment".to_owned(), |p| p.display().to_string());

@@ -3,7 +3,8 @@
 //! The rules directory of Otklik (`rules/`): the unified category tree (`categories.toml`:
 //! categories, subcategories, review deadlines, fast-tracks) and the routing rules
 //! (`routing.toml`: jurisdiction level per category, place-of-submission switch, explicit
-//! executor rules). This crate reads and validates them; it never panics on bad input and every
+//! executor rules), and the classifier's keyword rules (`keywords/<category id>.toml`, see
+//! [`load_keyword_rules`]). This crate reads and validates them; it never panics on bad input and every
 //! error names the file, line and column (`rules/categories.toml:12:6: duplicate subcategory id
 //! "roads.potholes" (first defined at line 5)`), with all validation errors of a load reported
 //! together. Organisation and territory codes in routing rules are kept with their positions and
@@ -56,6 +57,7 @@
 
 mod categories;
 mod error;
+mod keywords;
 mod routing;
 
 use std::fmt;
@@ -68,6 +70,11 @@ pub use categories::{
     load_category_tree, parse_category_tree,
 };
 pub use error::{Located, Origin, RulesError};
+pub use keywords::{
+    CategoryKeywords, DEFAULT_BOOST, KeywordRules, KeywordSet, KeywordSummary, MAX_BOOST,
+    MAX_SLOP, MIN_WILDCARD_PREFIX, Phrase, SubcategoryKeywords, check_coverage,
+    load_keyword_rules, parse_keyword_file,
+};
 pub use routing::{
     ExplicitRule, Level, LevelEntry, RoutingDefaults, RoutingRules, RuleTarget, load_routing_rules,
     parse_routing_rules,
@@ -81,6 +88,7 @@ pub struct RulesDir {
     dir: PathBuf,
     tree: CategoryTree,
     routing: RoutingRules,
+    keywords: Option<KeywordRules>,
 }
 
 impl RulesDir {
@@ -88,21 +96,32 @@ impl RulesDir {
     pub const CATEGORIES_FILE: &'static str = "categories.toml";
     /// File name of the routing rules in a rules directory.
     pub const ROUTING_FILE: &'static str = "routing.toml";
+    /// Directory of the keyword rules (`<category id>.toml` files), loaded when it exists.
+    pub const KEYWORDS_DIR: &'static str = "keywords";
 
     /// Loads `categories.toml` and `routing.toml` from `dir` and checks the routing rules
-    /// against the tree. Errors of both files are reported together.
+    /// against the tree; when the directory has a `keywords/` subdirectory, its keyword rules
+    /// are loaded and checked against the tree too. Errors of all files are reported together.
     pub fn load(dir: impl AsRef<Path>) -> Result<Self, RulesError> {
         let dir = dir.as_ref();
         let mut errs = Collector::default();
         let tree = errs.merge(load_category_tree(dir.join(Self::CATEGORIES_FILE)));
         let routing =
             routing::load_and_validate(&dir.join(Self::ROUTING_FILE), tree.as_ref(), &mut errs);
+        let keywords_dir = dir.join(Self::KEYWORDS_DIR);
+        let keywords = match &tree {
+            Some(tree) if keywords_dir.is_dir() => {
+                errs.merge(load_keyword_rules(&keywords_dir, tree))
+            }
+            _ => None,
+        };
         errs.finish()?;
         match (tree, routing) {
             (Some(tree), Some(routing)) => Ok(Self {
                 dir: dir.to_path_buf(),
                 tree,
                 routing,
+                keywords,
             }),
             // Unreachable in practice: a missing part always leaves an error behind.
             _ => Err(RulesError::Invalid {
@@ -127,6 +146,11 @@ impl RulesDir {
     /// The routing rules from `routing.toml`, with any added region files laid over them.
     pub fn routing(&self) -> &RoutingRules {
         &self.routing
+    }
+
+    /// The keyword rules from `keywords/`, when the directory has one.
+    pub fn keywords(&self) -> Option<&KeywordRules> {
+        self.keywords.as_ref()
     }
 
     /// The tree and the routing rules, by value.
@@ -155,6 +179,10 @@ impl RulesDir {
             fast_tracks: self.tree.fast_track_count(),
             routing_rules: self.routing.rules().len(),
             routing_levels: self.routing.level_entries().len(),
+            keyword_rules: self
+                .keywords
+                .as_ref()
+                .map_or(0, |k| k.summary().subcategories),
         }
     }
 }
@@ -172,6 +200,9 @@ pub struct RulesSummary {
     pub routing_rules: usize,
     /// Level entries (`[[category]]` and `[[subcategory]]` in routing files).
     pub routing_levels: usize,
+    /// Subcategories with keyword rules (`keywords/`; 0 without that directory). Details:
+    /// [`KeywordRules::summary`].
+    pub keyword_rules: usize,
 }
 
 impl fmt::Display for RulesSummary {
@@ -184,6 +215,10 @@ impl fmt::Display for RulesSummary {
             self.fast_tracks,
             self.routing_rules,
             self.routing_levels
-        )
+        )?;
+        if self.keyword_rules > 0 {
+            write!(f, "; keywords: {} subcategories", self.keyword_rules)?;
+        }
+        Ok(())
     }
 }
