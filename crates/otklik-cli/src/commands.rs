@@ -10,7 +10,7 @@ use otklik_domain::directory::DirectoryBatch;
 use otklik_store::Store;
 
 use crate::config::Config;
-use crate::{Cli, Command, ImportKindArg, RulesCommand, logging};
+use crate::{ClassifierCommand, Cli, Command, ImportKindArg, RulesCommand, classify, logging};
 
 /// Current wall-clock time.
 pub fn now() -> Timestamp {
@@ -38,6 +38,32 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules {
             command: RulesCommand::Check { routing },
         } => rules_check(&cfg, &routing),
+        Command::Classifier {
+            command:
+                ClassifierCommand::Train {
+                    examples,
+                    out,
+                    label_column,
+                },
+        } => classify::train(&examples, &out, &label_column),
+        Command::Classifier {
+            command:
+                ClassifierCommand::Eval {
+                    train,
+                    test,
+                    folds,
+                    label_column,
+                },
+        } => classify::eval(
+            &train,
+            test.as_deref(),
+            folds.map(|k| usize::try_from(k).unwrap_or(usize::MAX)),
+            &label_column,
+        ),
+        Command::Classify { text, model } => {
+            let model = model.unwrap_or_else(|| cfg.data_dir.join("classifier"));
+            classify::classify(&text, &model)
+        }
         other => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -62,7 +88,9 @@ async fn run_async(cfg: Config, command: Command) -> anyhow::Result<ExitCode> {
             dir,
             dry_run,
         } => import(&cfg, kind, file, dir, dry_run).await,
-        Command::Rules { .. } => Ok(ExitCode::FAILURE),
+        Command::Rules { .. } | Command::Classifier { .. } | Command::Classify { .. } => {
+            Ok(ExitCode::FAILURE)
+        }
     }
 }
 

@@ -158,7 +158,10 @@ impl Config {
         for (key, value) in overrides {
             fig = fig.merge((key, value));
         }
-        if let Some((_, url)) = env.iter().find(|(k, v)| k == "DATABASE_URL" && !v.is_empty()) {
+        if let Some((_, url)) = env
+            .iter()
+            .find(|(k, v)| k == "DATABASE_URL" && !v.is_empty())
+        {
             fig = fig.merge(("database_url", url.clone()));
         }
         let cfg: Config = fig.extract().map_err(|e| {

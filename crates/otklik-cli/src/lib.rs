@@ -12,6 +12,7 @@
 //! }
 //! ```
 
+mod classify;
 mod commands;
 pub mod config;
 mod demo;
@@ -92,6 +93,53 @@ pub enum Command {
         /// Rules subcommand.
         #[command(subcommand)]
         command: RulesCommand,
+    },
+    /// Train or evaluate the learned classifier (labelled examples from CSV).
+    Classifier {
+        /// Classifier subcommand.
+        #[command(subcommand)]
+        command: ClassifierCommand,
+    },
+    /// Classify a text with a trained model: top-3 labels, confidence, explanation.
+    Classify {
+        /// The text.
+        text: String,
+        /// The model directory (default: `classifier` in the data directory).
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
+}
+
+/// `otklik classifier …`
+#[derive(Debug, Subcommand)]
+pub enum ClassifierCommand {
+    /// Train on a CSV (columns `text` and the label column) and save the model to DIR.
+    Train {
+        /// The examples CSV.
+        #[arg(long)]
+        examples: PathBuf,
+        /// The model directory to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// The column holding the label.
+        #[arg(long, default_value = "label")]
+        label_column: String,
+    },
+    /// Evaluate: train on --train and score on --test, or cross-validate --train with --folds.
+    /// The last line printed is a JSON object with the summary metrics.
+    Eval {
+        /// The training CSV.
+        #[arg(long)]
+        train: PathBuf,
+        /// The test CSV.
+        #[arg(long, required_unless_present = "folds", conflicts_with = "folds")]
+        test: Option<PathBuf>,
+        /// Stratified cross-validation folds.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(2..))]
+        folds: Option<u64>,
+        /// The column holding the label.
+        #[arg(long, default_value = "label")]
+        label_column: String,
     },
 }
 

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::categories::{is_valid_category_id, is_valid_subcategory_id};
-use crate::error::{Collector, Located, Origin, RulesError, origin_of};
+use crate::error::{Collector, Located, Origin, RulesError};
 
 /// Weight of a category or subcategory that does not set `boost`.
 pub const DEFAULT_BOOST: f64 = 1.0;
@@ -155,7 +155,10 @@ impl KeywordRules {
         let mut rules = Self::default();
         for c in categories {
             if let Some(&first) = rules.category_index.get(&c.id) {
-                let first = rules.categories.get(first).map(|f| f.file.display().to_string());
+                let first = rules
+                    .categories
+                    .get(first)
+                    .map(|f| f.file.display().to_string());
                 errs.at(
                     &c.keywords.origin,
                     format!(
@@ -224,10 +227,9 @@ impl KeywordRules {
 
     /// Counts of files, subcategories, terms, phrases and negatives.
     pub fn summary(&self) -> KeywordSummary {
-        let sets = self
-            .categories
-            .iter()
-            .flat_map(|c| std::iter::once(&c.keywords).chain(c.subcategories.iter().map(|s| &s.keywords)));
+        let sets = self.categories.iter().flat_map(|c| {
+            std::iter::once(&c.keywords).chain(c.subcategories.iter().map(|s| &s.keywords))
+        });
         let mut s = KeywordSummary {
             files: self.categories.len(),
             subcategories: self.subcategory_index.len(),
@@ -347,7 +349,8 @@ pub fn parse_keyword_file(
 ) -> Result<CategoryKeywords, RulesError> {
     let file = file_name.as_ref();
     let raw: RawFile = toml::from_str(text).map_err(|e| RulesError::from_toml(file, text, &e))?;
-    let at = |span: Range<usize>| origin_of(file, text, span);
+    let lines = LineIndex::new(text);
+    let at = |span: Range<usize>| lines.origin(file, span.start);
     let mut errs = Collector::default();
 
     // The category.
@@ -553,6 +556,38 @@ fn keyword_set(
     }
 }
 
+/// Line starts of a text, so that the many items of a keyword file get their line and column
+/// without rescanning the text (same numbering as [`Origin::at`]).
+struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(text: &'a str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self { text, starts }
+    }
+
+    /// The origin of byte `offset`; offsets past the end or inside a character are clamped.
+    fn origin(&self, file: &Path, offset: usize) -> Origin {
+        let mut end = offset.min(self.text.len());
+        while end > 0 && !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let line = self.starts.partition_point(|s| *s <= end).max(1);
+        let start = self.starts.get(line - 1).copied().unwrap_or(0);
+        let column = self.text.get(start..end).unwrap_or("").chars().count() + 1;
+        Origin {
+            file: file.to_path_buf(),
+            line,
+            column,
+        }
+    }
+}
+
 /// Lowercase with ё folded to е, for duplicate checks.
 fn fold(word: &str) -> String {
     word.chars()
@@ -635,9 +670,9 @@ fn parse_item(raw: &str, kind: Kind) -> Result<Phrase, String> {
         Kind::Term if count > 1 => Err(format!(
             "term {text:?} has {count} words: write it in phrases"
         )),
-        Kind::Phrase if count < 2 => Err(format!(
-            "phrase {text:?} has one word: write it in terms"
-        )),
+        Kind::Phrase if count < 2 => {
+            Err(format!("phrase {text:?} has one word: write it in terms"))
+        }
         Kind::Negative if count < 2 && slop.is_some() => Err(format!(
             "negative {text:?} has one word: a proximity ~N needs two or more"
         )),
@@ -667,6 +702,20 @@ mod tests {
         assert_eq!(ok("выгребная яма", Kind::Negative).slop, 0);
         assert_eq!(ok("covid-19", Kind::Term).words, ["covid-19"]);
         assert!(ok("яма на дорож*", Kind::Phrase).has_wildcard());
+    }
+
+    #[test]
+    fn line_index_matches_origin_at() {
+        let text = "ab\nцд = 1\n\nx";
+        let index = LineIndex::new(text);
+        let file = Path::new("k.toml");
+        for offset in 0..=text.len() + 2 {
+            assert_eq!(
+                index.origin(file, offset),
+                Origin::at(file, text, offset),
+                "{offset}"
+            );
+        }
     }
 
     #[test]

@@ -71,9 +71,9 @@ pub use categories::{
 };
 pub use error::{Located, Origin, RulesError};
 pub use keywords::{
-    CategoryKeywords, DEFAULT_BOOST, KeywordRules, KeywordSet, KeywordSummary, MAX_BOOST,
-    MAX_SLOP, MIN_WILDCARD_PREFIX, Phrase, SubcategoryKeywords, check_coverage,
-    load_keyword_rules, parse_keyword_file,
+    CategoryKeywords, DEFAULT_BOOST, KeywordRules, KeywordSet, KeywordSummary, MAX_BOOST, MAX_SLOP,
+    MIN_WILDCARD_PREFIX, Phrase, SubcategoryKeywords, check_coverage, load_keyword_rules,
+    parse_keyword_file,
 };
 pub use routing::{
     ExplicitRule, Level, LevelEntry, RoutingDefaults, RoutingRules, RuleTarget, load_routing_rules,

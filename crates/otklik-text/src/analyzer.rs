@@ -1,6 +1,5 @@
 //! The named analyzers and their registration on tantivy indexes.
 
-use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
 use tantivy::Index;
@@ -11,8 +10,8 @@ use tantivy::tokenizer::{
 use crate::dict::{Dictionaries, StopWords, Synonyms};
 use crate::tokenizer::{
     OtklikTokenizer, RuNormalizer, RuNormalizerFilter, RussianStemFilter,
-    RussianStemFilterTokenizer, StopWordFilter, StopWordFilterTokenizer, SynonymFilter,
-    SynonymFilterTokenizer, stem_normalized,
+    KeywordSet, RussianStemFilterTokenizer, StopWordFilter, StopWordFilterTokenizer,
+    SynonymFilter, SynonymFilterTokenizer, stem_normalized,
 };
 
 /// The main analyzer: tokenize, lowercase, ё→е, stop words, abbreviation expansion, Snowball
@@ -42,7 +41,7 @@ pub struct Analyzers {
     query: RuPipeline,
     exact: ExactPipeline,
     synonyms: Arc<Synonyms>,
-    keywords: Arc<HashSet<String>>,
+    keywords: Arc<KeywordSet>,
 }
 
 impl Default for Analyzers {
@@ -61,14 +60,9 @@ impl Analyzers {
         } = dictionaries;
         let expansions = Arc::new(synonyms.without_stopwords(&stopwords));
         let synonyms = Arc::new(synonyms);
-        let keywords: Arc<HashSet<String>> =
-            Arc::new(synonyms.keys().map(str::to_owned).collect());
+        let keywords: Arc<KeywordSet> = Arc::new(synonyms.keys().map(str::to_owned).collect());
         let stopwords: Arc<StopWords> = Arc::new(stopwords);
-        let ru = stemmed_pipeline(
-            &stopwords,
-            SynonymFilter::new(expansions),
-            &keywords,
-        );
+        let ru = stemmed_pipeline(&stopwords, SynonymFilter::new(expansions), &keywords);
         let query = stemmed_pipeline(
             &stopwords,
             SynonymFilter::canonical_only(Arc::clone(&synonyms)),
@@ -116,6 +110,17 @@ impl Analyzers {
         manager.register(RU_ANALYZER, self.ru_analyzer());
         manager.register(RU_QUERY_ANALYZER, self.query_analyzer());
         manager.register(RU_EXACT_ANALYZER, self.exact_analyzer());
+    }
+
+    /// A tokenizer manager for tantivy's `QueryParser::new(schema, fields, manager)`: the name
+    /// [`RU_ANALYZER`] maps to the *query* pipeline ([`RU_QUERY_ANALYZER`]), so a parsed query
+    /// on a field indexed with `otklik_ru` does not demand every expansion of an abbreviation.
+    /// The other names map as in [`register_on`](Self::register_on), plus tantivy's defaults.
+    pub fn query_tokenizer_manager(&self) -> TokenizerManager {
+        let manager = TokenizerManager::default();
+        self.register_on(&manager);
+        manager.register(RU_ANALYZER, self.query_analyzer());
+        manager
     }
 
     /// The token texts [`RU_ANALYZER`] produces for `text`, in order (what indexing stores).
@@ -188,12 +193,12 @@ fn collect_texts<T: Tokenizer>(pipeline: &mut T, text: &str) -> Vec<String> {
 fn stemmed_pipeline(
     stopwords: &Arc<StopWords>,
     synonyms: SynonymFilter,
-    keywords: &Arc<HashSet<String>>,
+    keywords: &Arc<KeywordSet>,
 ) -> RuPipeline {
     let t = RuNormalizer.transform(OtklikTokenizer::default());
     let t = StopWordFilter::new(Arc::clone(stopwords)).transform(t);
     let t = synonyms.transform(t);
-    RussianStemFilter::with_keywords(Arc::clone(keywords)).transform(t)
+    RussianStemFilter::with_shared_keywords(Arc::clone(keywords)).transform(t)
 }
 
 /// Registers the analyzers over the embedded dictionaries on `index`; see

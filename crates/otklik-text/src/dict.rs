@@ -23,11 +23,10 @@
 //! more expansions separated by `|`, each one or more words (split like any text, so hyphenated
 //! words become two). Keys are case-insensitive and may appear only once in the file.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::error::{DictionaryIssue, TextError};
-use crate::normalize::fold_char;
 
 /// The repository's `dictionaries/ru/stopwords.txt`, embedded.
 pub const EMBEDDED_STOPWORDS: &str = include_str!("../../../dictionaries/ru/stopwords.txt");
@@ -44,11 +43,7 @@ pub const SYNONYMS_FILE: &str = "synonyms.txt";
 pub(crate) fn normalize_word(word: &str, out: &mut String) {
     out.clear();
     for c in word.chars() {
-        for l in c.to_lowercase() {
-            if let Some(f) = fold_char(l) {
-                out.push(f);
-            }
-        }
+        crate::chars::push_lower_folded(c, out);
     }
 }
 
@@ -74,8 +69,8 @@ impl StopWords {
     /// Parses a stop list; `file` names it in errors.
     pub fn parse(text: &str, file: impl AsRef<Path>) -> Result<Self, TextError> {
         let file = file.as_ref();
-        let mut words = HashSet::new();
-        let mut first_line: HashMap<String, usize> = HashMap::new();
+        let mut words = HashSet::default();
+        let mut first_line: HashMap<String, usize> = HashMap::default();
         let mut issues = Vec::new();
         for (index, raw) in text.lines().enumerate() {
             let line = index + 1;
@@ -89,7 +84,9 @@ impl StopWords {
                 issues.push(issue(
                     file,
                     line,
-                    format!("stop word must be a single word of letters or digits, got {content:?}"),
+                    format!(
+                        "stop word must be a single word of letters or digits, got {content:?}"
+                    ),
                 ));
                 continue;
             }
@@ -190,13 +187,19 @@ impl Synonyms {
                 let mut parts = split_words(key);
                 let word = parts.next().unwrap_or("");
                 if key.is_empty() {
-                    issues.push(issue(file, line, "empty abbreviation before `=>`".to_owned()));
+                    issues.push(issue(
+                        file,
+                        line,
+                        "empty abbreviation before `=>`".to_owned(),
+                    ));
                     bad = true;
                 } else if parts.next().is_some() || word != key {
                     issues.push(issue(
                         file,
                         line,
-                        format!("abbreviation must be a single word of letters or digits, got {key:?}"),
+                        format!(
+                            "abbreviation must be a single word of letters or digits, got {key:?}"
+                        ),
                     ));
                     bad = true;
                 } else {
@@ -237,7 +240,7 @@ impl Synonyms {
                     dup = true;
                 }
             }
-            let mut seen_here = HashSet::new();
+            let mut seen_here = HashSet::default();
             for key in &keys {
                 if !seen_here.insert(key) {
                     issues.push(issue(
@@ -422,8 +425,21 @@ mod tests {
         let d = Dictionaries::embedded();
         assert!(d.stopwords.len() > 200);
         assert!(d.synonyms.len() >= 40);
-        for keep in ["не", "нет", "без", "ни", "когда", "где", "надо", "опять", "нельзя"] {
-            assert!(!d.stopwords.contains(keep), "{keep} must not be a stop word");
+        for keep in [
+            "не",
+            "нет",
+            "без",
+            "ни",
+            "когда",
+            "где",
+            "надо",
+            "опять",
+            "нельзя",
+        ] {
+            assert!(
+                !d.stopwords.contains(keep),
+                "{keep} must not be a stop word"
+            );
         }
         for stop in ["на", "и", "в", "что", "это", "еще"] {
             assert!(d.stopwords.contains(stop), "{stop} must be a stop word");
@@ -454,7 +470,9 @@ mod tests {
         let Ok(syn) = ok else {
             panic!("{ok:?}");
         };
-        let e = syn.get("уки").map(|e| (e.keys.clone(), e.words.clone(), e.line));
+        let e = syn
+            .get("уки")
+            .map(|e| (e.keys.clone(), e.words.clone(), e.line));
         assert_eq!(
             e,
             Some((

@@ -7,7 +7,7 @@
 //! 2. Mostly Cyrillic:
 //!    - `ў` → Belarusian; `ї є ґ` → Ukrainian; `і` → Ukrainian, or Belarusian when the text
 //!      also has `ы`/`э` but no `и`/`щ`; letters of other Cyrillic alphabets (Serbian `ђ љ њ`,
-//!      Kazakh `ә қ ң`, …) → [`Lang::Other`]. A letter counts only when it makes up at least 1 %
+//!      Kazakh `ә қ ң`, …) → [`Lang::Other`]. A letter counts only when it makes up at least 2 %
 //!      of the Cyrillic letters, so one quoted word does not turn a Russian post Ukrainian.
 //!    - Otherwise a short list of function words that exist in only one of the languages
 //!      («дякую», «що», «це» / «дзякуй», «гэта» / «что», «когда», «это») decides.
@@ -125,11 +125,16 @@ struct Counts {
 fn count(text: &str) -> Counts {
     let mut c = Counts::default();
     for ch in text.chars().take(MAX_CHARS) {
-        if !ch.is_alphabetic() {
+        if !crate::chars::is_alpha(ch) {
             continue;
         }
         c.letters += 1;
-        let l = ch.to_lowercase().next().unwrap_or(ch);
+        let l = match ch {
+            'А'..='Я' => char::from_u32(u32::from(ch) + 0x20).unwrap_or(ch),
+            'A'..='Z' => ch.to_ascii_lowercase(),
+            'а'..='я' | 'a'..='z' => ch,
+            _ => ch.to_lowercase().next().unwrap_or(ch),
+        };
         match l {
             'а'..='я' | 'ё' => {
                 c.cyrillic += 1;
@@ -156,7 +161,9 @@ fn count(text: &str) -> Counts {
                 c.cyrillic += 1;
                 c.be_letters += 1;
             }
-            '\u{0400}'..='\u{052F}' | '\u{1C80}'..='\u{1C8F}' | '\u{2DE0}'..='\u{2DFF}'
+            '\u{0400}'..='\u{052F}'
+            | '\u{1C80}'..='\u{1C8F}'
+            | '\u{2DE0}'..='\u{2DFF}'
             | '\u{A640}'..='\u{A69F}' => {
                 c.cyrillic += 1;
                 c.other_cyrillic += 1;
@@ -211,40 +218,80 @@ const RU_WORDS: &[&str] = &[
     "уже",
     "только",
     "еще",
-    "ещё",
     "очень",
     "нет",
     "сделайте",
     "сколько",
 ];
 const UK_WORDS: &[&str] = &[
-    "дякую", "що", "це", "дуже", "або", "щоб", "вже", "ще", "ми", "ви", "немає", "треба", "як",
+    "дякую",
+    "що",
+    "це",
+    "дуже",
+    "або",
+    "щоб",
+    "вже",
+    "ще",
+    "ми",
+    "ви",
+    "немає",
+    "треба",
+    "як",
     "ласка",
 ];
 const BE_WORDS: &[&str] = &[
-    "дзякуй", "гэта", "гэты", "дзе", "што", "няма", "трэба", "як", "ласка", "вельмі",
+    "дзякуй",
+    "гэта",
+    "гэты",
+    "дзе",
+    "што",
+    "няма",
+    "трэба",
+    "як",
+    "ласка",
+    "вельмі",
 ];
 const EN_WORDS: &[&str] = &[
-    "the", "and", "is", "are", "was", "of", "to", "in", "you", "it", "this", "that", "for",
-    "with", "when", "will", "please", "not", "what", "how", "why", "hello", "thanks", "thank",
-    "there", "have", "has", "be", "on", "at", "my", "we", "road", "fix",
+    "the", "and", "is", "are", "was", "of", "to", "in", "you", "it", "this", "that", "for", "with",
+    "when", "will", "please", "not", "what", "how", "why", "hello", "thanks", "thank", "there",
+    "have", "has", "be", "on", "at", "my", "we", "road", "fix",
 ];
+
+const RU: u8 = 1;
+const UK: u8 = 2;
+const BE: u8 = 4;
+const EN: u8 = 8;
+
+/// Marker word (lowercase, ё-folded) → the languages it marks.
+static MARKERS: LazyLock<foldhash::HashMap<&'static str, u8>> = LazyLock::new(|| {
+    let mut map = foldhash::HashMap::default();
+    for (words, flag) in [(RU_WORDS, RU), (UK_WORDS, UK), (BE_WORDS, BE), (EN_WORDS, EN)] {
+        for word in words {
+            *map.entry(*word).or_insert(0) |= flag;
+        }
+    }
+    map
+});
 
 fn count_words(text: &str) -> WordCounts {
     let mut w = WordCounts::default();
     let mut buf = String::new();
     let limited = prefix_chars(text, MAX_CHARS);
-    for word in limited.split(|c: char| !c.is_alphabetic()) {
-        if word.is_empty() || word.len() > 40 {
+    for word in limited.split(|c: char| !crate::chars::is_alpha(c)) {
+        // Marker words are 1 to 12 letters (at most 24 bytes).
+        if word.is_empty() || word.len() > 24 {
             continue;
         }
         buf.clear();
-        buf.extend(word.chars().flat_map(char::to_lowercase));
-        let word = buf.as_str();
-        w.ru += usize::from(RU_WORDS.contains(&word));
-        w.uk += usize::from(UK_WORDS.contains(&word));
-        w.be += usize::from(BE_WORDS.contains(&word));
-        w.en += usize::from(EN_WORDS.contains(&word));
+        for c in word.chars() {
+            crate::chars::push_lower_folded(c, &mut buf);
+        }
+        if let Some(&flags) = MARKERS.get(buf.as_str()) {
+            w.ru += usize::from(flags & RU != 0);
+            w.uk += usize::from(flags & UK != 0);
+            w.be += usize::from(flags & BE != 0);
+            w.en += usize::from(flags & EN != 0);
+        }
     }
     w
 }
@@ -296,7 +343,7 @@ pub fn detect(text: &str) -> Detection {
 }
 
 fn detect_cyrillic(text: &str, c: &Counts) -> Detection {
-    let min = (c.cyrillic / 100).max(1);
+    let min = (c.cyrillic / 50).max(1);
     if c.other_cyrillic >= min && c.other_cyrillic >= c.uk_letters + c.be_letters {
         return Detection::new(Lang::Other, 0.8, DetectedBy::Letters);
     }

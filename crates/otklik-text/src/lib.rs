@@ -52,6 +52,7 @@
 //! ```
 
 pub mod analyzer;
+mod chars;
 pub mod dict;
 mod error;
 pub mod lang;

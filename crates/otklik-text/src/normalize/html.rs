@@ -24,10 +24,7 @@ pub(crate) fn strip_html(input: &str, out: &mut String) {
     let bytes = input.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        let Some(rel) = input
-            .get(i..)
-            .and_then(|rest| rest.find(|c: char| c == '<' || c == '&'))
-        else {
+        let Some(rel) = input.get(i..).and_then(|rest| rest.find(['<', '&'])) else {
             out.push_str(input.get(i..).unwrap_or(""));
             break;
         };

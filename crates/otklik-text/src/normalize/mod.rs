@@ -67,13 +67,26 @@ pub fn clean_text(raw: &str) -> CleanText {
     } else {
         Cow::Borrowed(raw)
     };
-    let composed: Cow<'_, str> = match is_nfc_quick(decoded.chars()) {
-        IsNormalized::Yes => decoded,
-        _ => Cow::Owned(decoded.nfc().collect()),
+    let composed: Cow<'_, str> = if surely_nfc(&decoded) {
+        decoded
+    } else {
+        match is_nfc_quick(decoded.chars()) {
+            IsNormalized::Yes => decoded,
+            _ => Cow::Owned(decoded.nfc().collect()),
+        }
     };
     let mut scanner = Scanner::new(&composed);
     scanner.run();
     scanner.out
+}
+
+/// True when every character is one that is NFC on its own and never combines with a
+/// neighbour (ASCII, Latin-1 and Latin Extended, basic Cyrillic): the common case, decided
+/// without tables.
+fn surely_nfc(text: &str) -> bool {
+    text.chars().all(|c| {
+        matches!(c, '\0'..='\u{02FF}' | '\u{0400}'..='\u{0482}' | '\u{048A}'..='\u{04FF}')
+    })
 }
 
 /// Folds one character the way [`clean_text`] does, without looking at its neighbours:
@@ -83,8 +96,12 @@ pub(crate) fn fold_char(c: char) -> Option<char> {
     match c {
         'ё' => Some('е'),
         'Ё' => Some('Е'),
-        '\u{0300}'..='\u{036F}' | '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2060}'
-        | '\u{FEFF}' | '\u{FE00}'..='\u{FE0F}' => None,
+        '\u{0300}'..='\u{036F}'
+        | '\u{00AD}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{2060}'
+        | '\u{FEFF}'
+        | '\u{FE00}'..='\u{FE0F}' => None,
         _ => Some(c),
     }
 }
@@ -224,31 +241,83 @@ impl<'a> Scanner<'a> {
 
     fn advance_by(&mut self, bytes: usize) {
         let end = (self.pos + bytes).min(self.src.len());
-        if let Some(c) = self.src.get(self.pos..end).and_then(|s| s.chars().next_back()) {
+        if let Some(c) = self
+            .src
+            .get(self.pos..end)
+            .and_then(|s| s.chars().next_back())
+        {
             self.prev = c;
         }
         self.pos = end;
+    }
+
+    /// Fast path: copies a run of characters that need no treatment (basic Cyrillic letters,
+    /// ASCII letters and digits inside a word, ASCII punctuation other than `[ @ #`) as one
+    /// slice. Returns false when the character at `pos` is not such a character.
+    fn copy_plain_run(&mut self) -> bool {
+        let rest = self.rest();
+        let mut prev_alnum = crate::chars::is_alnum(self.prev) || self.prev == '_';
+        let mut end = 0;
+        let mut last = self.prev;
+        for (i, c) in rest.char_indices() {
+            let plain = match c {
+                'А'..='я' => true,
+                'a'..='z' | 'A'..='Z' | '0'..='9' => prev_alnum,
+                '!'..='/' | ':'..='?' | '\\' | ']' | '^' | '_' | '`' | '{'..='~' => {
+                    c != '#' && c != '@'
+                }
+                _ => false,
+            };
+            if !plain || self.close_bracket_at == Some(self.pos + i) {
+                break;
+            }
+            prev_alnum = c.is_ascii_alphanumeric() || c == '_' || c > '\x7F';
+            end = i + c.len_utf8();
+            last = c;
+        }
+        if end == 0 {
+            return false;
+        }
+        let run = rest.get(..end).unwrap_or("");
+        self.flush_gap();
+        self.out.text.push_str(run);
+        self.emoji_joined = false;
+        self.flag_open = false;
+        self.prev = last;
+        self.pos += end;
+        true
+    }
+
+    /// True when the previous character does not continue a word.
+    fn at_word_start(&self) -> bool {
+        !crate::chars::is_alnum(self.prev) && self.prev != '_'
     }
 
     fn run(&mut self) {
         while let Some(c) = self.rest().chars().next() {
             if self.close_bracket_at == Some(self.pos) {
                 self.close_bracket_at = None;
-                self.gap(Gap::Space);
                 self.advance_by(1);
                 continue;
             }
-            let at_word_start = !self.prev.is_alphanumeric() && self.prev != '_';
+            if self.copy_plain_run() {
+                continue;
+            }
             if c != '\u{200D}' && !is_emoji(c) && !is_invisible(c) {
                 self.emoji_joined = false;
                 self.flag_open = false;
             }
             let consumed = match c {
                 '[' => self.vk_link(),
-                '@' if at_word_start && self.prev != '.' => self.mention(),
-                '#' if at_word_start => self.hashtag(),
-                'h' | 'H' | 'f' | 'F' | 'w' | 'W' if at_word_start => self.url(),
-                _ if at_word_start && c.is_ascii_alphanumeric() && self.pos >= self.no_url_until => {
+                '@' if self.at_word_start() && self.prev != '.' => self.mention(),
+                '#' if self.at_word_start() && !matches!(self.prev, '&' | '#' | '/') => {
+                    self.hashtag()
+                }
+                'h' | 'H' | 'f' | 'F' | 'w' | 'W' if self.at_word_start() => self.url(),
+                _ if c.is_ascii_alphanumeric()
+                    && self.pos >= self.no_url_until
+                    && self.at_word_start() =>
+                {
                     self.url()
                 }
                 _ => false,
@@ -265,7 +334,11 @@ impl<'a> Scanner<'a> {
                     self.emoji_joined = true;
                 }
             } else if is_invisible(c) {
-            } else if c == '\n' || c == '\r' || c == '\u{2028}' || c == '\u{2029}' || c == '\u{0B}'
+            } else if c == '\n'
+                || c == '\r'
+                || c == '\u{2028}'
+                || c == '\u{2029}'
+                || c == '\u{0B}'
                 || c == '\u{0C}'
             {
                 self.gap(Gap::Newline);
@@ -319,7 +392,7 @@ impl<'a> Scanner<'a> {
         if body
             .get(len..)
             .and_then(|s| s.chars().next())
-            .is_some_and(|c| c.is_alphanumeric() || c == '@')
+            .is_some_and(|c| crate::chars::is_alnum(c) || c == '@')
         {
             return false;
         }
@@ -392,7 +465,7 @@ impl<'a> Scanner<'a> {
         let body_str = rest.get(1..).unwrap_or("");
         let body_len: usize = body_str
             .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_' || is_invisible(*c))
+            .take_while(|c| crate::chars::is_alnum(*c) || *c == '_' || is_invisible(*c))
             .map(char::len_utf8)
             .sum();
         let body = body_str.get(..body_len).unwrap_or("");
@@ -440,9 +513,10 @@ impl<'a> Scanner<'a> {
                 .count();
             let host = rest.get(..host_len).unwrap_or("");
             let is_host = host.contains('.')
-                && host.rsplit('.').next().is_some_and(|tld| {
-                    URL_TLDS.iter().any(|t| t.eq_ignore_ascii_case(tld))
-                })
+                && host
+                    .rsplit('.')
+                    .next()
+                    .is_some_and(|tld| URL_TLDS.iter().any(|t| t.eq_ignore_ascii_case(tld)))
                 && rest.as_bytes().get(host_len) == Some(&b'/');
             if !is_host {
                 self.no_url_until = self.pos + host_len.max(1);
@@ -453,7 +527,10 @@ impl<'a> Scanner<'a> {
         for (i, ch) in rest.char_indices() {
             if ch.is_whitespace()
                 || ch.is_control()
-                || matches!(ch, '<' | '>' | '"' | '«' | '»' | '“' | '”' | '[' | ']' | '|')
+                || matches!(
+                    ch,
+                    '<' | '>' | '"' | '«' | '»' | '“' | '”' | '[' | ']' | '|'
+                )
                 || is_emoji(ch)
             {
                 break;
@@ -461,10 +538,7 @@ impl<'a> Scanner<'a> {
             len = i + ch.len_utf8();
         }
         let mut url = rest.get(..len).unwrap_or("");
-        loop {
-            let Some(last) = url.chars().next_back() else {
-                break;
-            };
+        while let Some(last) = url.chars().next_back() {
             let trim = match last {
                 '.' | ',' | ';' | ':' | '!' | '?' | '\'' | '…' => true,
                 ')' => url.matches(')').count() > url.matches('(').count(),
@@ -508,9 +582,7 @@ fn split_hashtag(tag: &str, out: &mut String) {
             let p = chars.get(i - 1).copied().unwrap_or('_');
             let next = chars.get(i + 1).copied();
             let boundary = (p.is_lowercase() && c.is_uppercase())
-                || (p.is_uppercase()
-                    && c.is_uppercase()
-                    && next.is_some_and(char::is_lowercase))
+                || (p.is_uppercase() && c.is_uppercase() && next.is_some_and(char::is_lowercase))
                 || (p.is_alphabetic() && c.is_numeric())
                 || (p.is_numeric() && c.is_alphabetic());
             if boundary {

@@ -1,0 +1,801 @@
+//! The classifier: BM25 nearest labelled examples plus the linear model, calibrated.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use otklik_text::{Analyzers, RU_ANALYZER, clean_text};
+use serde::{Deserialize, Serialize};
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    Field, INDEXED, IndexRecordOption, STORED, Schema, TantivyDocument, TextFieldIndexing,
+    TextOptions, Value,
+};
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Term, doc};
+
+use crate::data::stratified_folds;
+use crate::error::{ClassifyError, Result};
+use crate::linear::{LinearModel, Sparse};
+use crate::metrics::Metrics;
+
+const MODEL_FILE: &str = "model.json";
+const INDEX_DIR: &str = "index";
+const MAX_QUERY_TERMS: usize = 128;
+const SNIPPET_CHARS: usize = 120;
+const WRITER_MEMORY: usize = 50_000_000;
+
+/// How scores are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Method {
+    /// Only the BM25 nearest neighbours vote.
+    Knn,
+    /// Only the linear model.
+    Linear,
+    /// Both, with the mixing weight fitted on held-out folds of the training data.
+    #[default]
+    Combined,
+}
+
+/// The linear learner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Learner {
+    /// One-vs-rest linear SVM (squared hinge, dual coordinate descent), like `LinearSVC`.
+    #[default]
+    Svm,
+    /// Averaged passive-aggressive multiclass (one pass per epoch, faster).
+    PassiveAggressive,
+}
+
+/// Training options.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainOptions {
+    /// How many nearest examples vote.
+    pub k: usize,
+    /// Epochs of the linear model.
+    pub epochs: usize,
+    /// SVM regularization constant `C`, or PA-I aggressiveness (maximum step).
+    pub aggressiveness: f32,
+    /// The linear learner.
+    #[serde(default)]
+    pub learner: Learner,
+    /// Use stemmed bigrams as well as unigrams.
+    pub bigrams: bool,
+    /// Use character 3–5-grams of the stemmed tokens too.
+    #[serde(default)]
+    pub char_ngrams: bool,
+    /// How the two scorers are combined.
+    pub method: Method,
+    /// Folds of the training data used to fit the mixing weight and the confidence
+    /// temperature; below 2 (or too few examples) uses defaults with no fitting.
+    pub calibration_folds: usize,
+    /// Seed for shuffling.
+    pub seed: u64,
+    /// Labels returned per prediction.
+    pub top_labels: usize,
+    /// Neighbours returned in the explanation.
+    pub explain_neighbours: usize,
+    /// Features returned in the explanation.
+    pub explain_features: usize,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self {
+            k: 15,
+            epochs: 10,
+            aggressiveness: 1.0,
+            learner: Learner::Svm,
+            bigrams: true,
+            char_ngrams: true,
+            method: Method::Combined,
+            calibration_folds: 3,
+            seed: 42,
+            top_labels: 3,
+            explain_neighbours: 5,
+            explain_features: 8,
+        }
+    }
+}
+
+/// Fitted combination parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Weight of the kNN distribution (the linear one gets `1 - knn_weight`).
+    pub knn_weight: f32,
+    /// Softmax temperature turning linear scores into a distribution.
+    pub linear_temperature: f32,
+    /// Power `1/temperature` applied to the mixed distribution before renormalizing, fitted
+    /// to minimize held-out log-loss, so that `confidence` matches accuracy.
+    pub temperature: f32,
+}
+
+impl Default for Calibration {
+    fn default() -> Self {
+        Self {
+            knn_weight: 0.5,
+            linear_temperature: 0.1,
+            temperature: 1.0,
+        }
+    }
+}
+
+/// Why a prediction was made.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Explanation {
+    /// Nearest labelled examples: (example id, label, BM25 score, snippet).
+    pub neighbours: Vec<(u64, String, f32, String)>,
+    /// Strongest linear-model features present in the text: (token or bigram, label,
+    /// contribution to the label's score).
+    pub top_features: Vec<(String, String, f32)>,
+}
+
+/// A classification.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Prediction {
+    /// Top labels with probabilities, best first.
+    pub labels: Vec<(String, f32)>,
+    /// Calibrated probability that the first label is right, in `[0, 1]`.
+    pub confidence: f32,
+    /// Why.
+    pub explanation: Explanation,
+}
+
+impl Prediction {
+    /// The best label, if any.
+    pub fn label(&self) -> Option<&str> {
+        self.labels.first().map(|(l, _)| l.as_str())
+    }
+}
+
+/// Progress of a long operation: (stage, done, total).
+pub type Progress<'a> = &'a mut dyn FnMut(&str, u64, u64);
+
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    id: Field,
+    text: Field,
+    label: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let id = b.add_u64_field("id", INDEXED | STORED);
+    let text = b.add_text_field(
+        "text",
+        TextOptions::default().set_stored().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(RU_ANALYZER)
+                .set_index_option(IndexRecordOption::WithFreqs),
+        ),
+    );
+    let label = b.add_text_field("label", STORED);
+    (b.build(), Fields { id, text, label })
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Saved {
+    options: TrainOptions,
+    calibration: Calibration,
+    next_id: u64,
+    model: LinearModel,
+}
+
+/// A trained classifier. See the [crate documentation](crate).
+pub struct Classifier {
+    analyzers: Analyzers,
+    index: Index,
+    reader: IndexReader,
+    writer: Option<IndexWriter>,
+    fields: Fields,
+    model: LinearModel,
+    options: TrainOptions,
+    calibration: Calibration,
+    next_id: u64,
+    /// Feature names by index, for explanations.
+    feature_names: Vec<String>,
+    /// The directory the index lives in, when loaded from one.
+    dir: Option<PathBuf>,
+}
+
+impl fmt::Debug for Classifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Classifier")
+            .field("labels", &self.model.labels)
+            .field("examples", &self.next_id)
+            .field("features", &self.model.df.len())
+            .field("options", &self.options)
+            .field("calibration", &self.calibration)
+            .finish_non_exhaustive()
+    }
+}
+
+/// (example id, label, BM25 score, snippet).
+type Neighbour = (u64, String, f32, String);
+
+/// Raw scorer outputs for one text: kNN distribution, linear scores.
+struct Raw {
+    knn: Vec<f32>,
+    linear: Vec<f32>,
+}
+
+fn softmax(scores: &[f32], temperature: f32) -> Vec<f32> {
+    let t = temperature.max(1e-4);
+    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if !max.is_finite() {
+        return vec![0.0; scores.len()];
+    }
+    let exp: Vec<f32> = scores.iter().map(|s| ((s - max) / t).exp()).collect();
+    let sum: f32 = exp.iter().sum();
+    exp.into_iter()
+        .map(|e| e / sum.max(f32::MIN_POSITIVE))
+        .collect()
+}
+
+fn mix(raw: &Raw, c: &Calibration) -> Vec<f32> {
+    let lin = softmax(&raw.linear, c.linear_temperature);
+    let has_knn = raw.knn.iter().any(|&v| v > 0.0);
+    let w = if has_knn { c.knn_weight } else { 0.0 };
+    let mixed: Vec<f32> = lin
+        .iter()
+        .enumerate()
+        .map(|(i, l)| w * raw.knn.get(i).copied().unwrap_or(0.0) + (1.0 - w) * l)
+        .collect();
+    let power = 1.0 / c.temperature.max(1e-3);
+    let powered: Vec<f32> = mixed.iter().map(|p| p.max(1e-9).powf(power)).collect();
+    let sum: f32 = powered.iter().sum();
+    if sum > 0.0 && sum.is_finite() {
+        powered.into_iter().map(|p| p / sum).collect()
+    } else {
+        let n = mixed.len().max(1) as f32;
+        vec![1.0 / n; mixed.len()]
+    }
+}
+
+fn argmax(v: &[f32]) -> Option<usize> {
+    v.iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
+        .map(|(i, _)| i)
+}
+
+impl Classifier {
+    /// Trains on `(text, label)` examples (raw text: it is cleaned with
+    /// [`otklik_text::clean_text`]) into an in-memory index. Examples with an empty text or
+    /// label are ignored; at least one must remain.
+    pub fn train(
+        examples: impl IntoIterator<Item = (String, String)>,
+        options: TrainOptions,
+    ) -> Result<Self> {
+        Self::train_with_progress(examples, options, &mut |_, _, _| {})
+    }
+
+    /// [`Classifier::train`], reporting progress.
+    pub fn train_with_progress(
+        examples: impl IntoIterator<Item = (String, String)>,
+        options: TrainOptions,
+        progress: Progress<'_>,
+    ) -> Result<Self> {
+        if options.k == 0 {
+            return Err(ClassifyError::InvalidOption("k must be at least 1".into()));
+        }
+        let examples: Vec<(String, String)> = examples
+            .into_iter()
+            .map(|(t, l)| (clean_text(&t).text, l.trim().to_owned()))
+            .filter(|(t, l)| !t.trim().is_empty() && !l.is_empty())
+            .collect();
+        if examples.is_empty() {
+            return Err(ClassifyError::NoExamples);
+        }
+        let mut clf = Self::fit(&examples, &options, progress)?;
+        clf.calibration = clf.calibrate(&examples, progress)?;
+        Ok(clf)
+    }
+
+    /// Builds the index and the linear model from cleaned examples, no calibration.
+    fn fit(
+        examples: &[(String, String)],
+        options: &TrainOptions,
+        progress: Progress<'_>,
+    ) -> Result<Self> {
+        let (schema, fields) = schema();
+        let index = Index::create_in_ram(schema);
+        let analyzers = Analyzers::embedded().clone();
+        analyzers.register(&index);
+        let mut writer: IndexWriter = index.writer_with_num_threads(1, WRITER_MEMORY)?;
+        let mut model = LinearModel::new(options.bigrams, options.char_ngrams);
+        let total = examples.len() as u64;
+        let mut feats = Vec::with_capacity(examples.len());
+        for (i, (text, label)) in examples.iter().enumerate() {
+            writer.add_document(doc!(
+                fields.id => i as u64,
+                fields.text => text.as_str(),
+                fields.label => label.as_str(),
+            ))?;
+            let f = model.features(&analyzers.analyze(text));
+            model.observe(&f);
+            let y = model.label_id(label);
+            feats.push((f, y));
+            if i % 64 == 0 {
+                progress("index", i as u64, total);
+            }
+        }
+        writer.commit()?;
+        progress("index", total, total);
+        let data: Vec<(Sparse, usize)> = feats
+            .iter()
+            .map(|(f, y)| (model.vectorize(f), *y))
+            .collect();
+        match options.learner {
+            Learner::Svm => {
+                model.fit_svm(
+                    &data,
+                    options.epochs.max(1) * 5,
+                    options.aggressiveness,
+                    options.seed,
+                );
+            }
+            Learner::PassiveAggressive => {
+                model.fit(&data, options.epochs, options.aggressiveness, options.seed);
+            }
+        }
+        progress("linear", total, total);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            analyzers,
+            index,
+            reader,
+            writer: Some(writer),
+            fields,
+            feature_names: model.feature_names(),
+            model,
+            options: options.clone(),
+            calibration: Calibration::default(),
+            next_id: examples.len() as u64,
+            dir: None,
+        })
+    }
+
+    /// Fits the mixing weight and temperatures on held-out folds of the training data.
+    fn calibrate(
+        &self,
+        examples: &[(String, String)],
+        progress: Progress<'_>,
+    ) -> Result<Calibration> {
+        let folds_n = self.options.calibration_folds;
+        let mut cal = Calibration::default();
+        match self.options.method {
+            Method::Knn => cal.knn_weight = 1.0,
+            Method::Linear => cal.knn_weight = 0.0,
+            Method::Combined => {}
+        }
+        if folds_n < 2 || examples.len() < 2 * folds_n {
+            return Ok(cal);
+        }
+        let labels: Vec<&str> = examples.iter().map(|(_, l)| l.as_str()).collect();
+        let folds = stratified_folds(&labels, folds_n, self.options.seed ^ 0xC0FFEE);
+        let mut held: Vec<(Raw, usize)> = Vec::new();
+        for f in 0..folds_n {
+            let train: Vec<(String, String)> = examples
+                .iter()
+                .zip(&folds)
+                .filter(|(_, g)| **g != f)
+                .map(|(e, _)| e.clone())
+                .collect();
+            if train.is_empty() {
+                continue;
+            }
+            let sub = Self::fit(&train, &self.options, &mut |_, _, _| {})?;
+            for ((text, label), _) in examples.iter().zip(&folds).filter(|(_, g)| **g == f) {
+                let Some(y) = self.model.labels.iter().position(|l| l == label) else {
+                    continue;
+                };
+                let raw = sub.raw(text, None)?.0;
+                // Re-index the sub-model's label order to ours.
+                let mut knn = vec![0.0; self.model.labels.len()];
+                let mut linear = vec![-1.0e3; self.model.labels.len()];
+                for (i, l) in sub.model.labels.iter().enumerate() {
+                    if let Some(j) = self.model.labels.iter().position(|m| m == l) {
+                        knn[j] = raw.knn.get(i).copied().unwrap_or(0.0);
+                        linear[j] = raw.linear.get(i).copied().unwrap_or(0.0);
+                    }
+                }
+                held.push((Raw { knn, linear }, y));
+            }
+            progress("calibrate", f as u64 + 1, folds_n as u64);
+        }
+        if held.is_empty() {
+            return Ok(cal);
+        }
+        let weights: &[f32] = match self.options.method {
+            Method::Knn => &[1.0],
+            Method::Linear => &[0.0],
+            Method::Combined => &[0.0, 0.2, 0.35, 0.5, 0.65, 0.8, 1.0],
+        };
+        let lin_temps = [0.05f32, 0.1, 0.2, 0.5];
+        let score = |c: &Calibration| {
+            let (mut correct, mut nll) = (0usize, 0.0f64);
+            for (raw, y) in &held {
+                let p = mix(raw, c);
+                if argmax(&p) == Some(*y) {
+                    correct += 1;
+                }
+                nll -= f64::from(p.get(*y).copied().unwrap_or(0.0).max(1e-9)).ln();
+            }
+            (correct, nll)
+        };
+        let mut best: Option<(Calibration, usize, f64)> = None;
+        for &w in weights {
+            for &t in &lin_temps {
+                let c = Calibration {
+                    knn_weight: w,
+                    linear_temperature: t,
+                    temperature: 1.0,
+                };
+                let (acc, nll) = score(&c);
+                let better = best
+                    .as_ref()
+                    .is_none_or(|(_, ba, bn)| acc > *ba || (acc == *ba && nll < *bn));
+                if better {
+                    best = Some((c, acc, nll));
+                }
+            }
+        }
+        if let Some((c, _, _)) = best {
+            cal = c;
+        }
+        let mut best_t = (1.0f32, f64::INFINITY);
+        for t in [0.25f32, 0.35, 0.5, 0.7, 0.85, 1.0, 1.25, 1.5, 2.0, 3.0] {
+            let c = Calibration {
+                temperature: t,
+                ..cal
+            };
+            let (_, nll) = score(&c);
+            if nll < best_t.1 {
+                best_t = (t, nll);
+            }
+        }
+        cal.temperature = best_t.0;
+        Ok(cal)
+    }
+
+    /// kNN distribution and linear scores for a cleaned text; with `explain`, the neighbours.
+    fn raw(&self, text: &str, explain: Option<usize>) -> Result<(Raw, Vec<Neighbour>, Sparse)> {
+        let tokens = self.analyzers.analyze(text);
+        let n = self.model.labels.len();
+        let mut knn = vec![0.0f32; n];
+        let mut neighbours = Vec::new();
+        let mut seen = HashSet::new();
+        let clauses: Vec<(Occur, Box<dyn Query>)> = tokens
+            .iter()
+            .filter(|t| seen.insert(t.as_str()))
+            .take(MAX_QUERY_TERMS)
+            .map(|t| {
+                let q: Box<dyn Query> = Box::new(TermQuery::new(
+                    Term::from_field_text(self.fields.text, t),
+                    IndexRecordOption::WithFreqs,
+                ));
+                (Occur::Should, q)
+            })
+            .collect();
+        if !clauses.is_empty() {
+            let searcher = self.reader.searcher();
+            let query = BooleanQuery::new(clauses);
+            let hits: Vec<(f32, DocAddress)> = searcher.search(
+                &query,
+                &TopDocs::with_limit(self.options.k).order_by_score(),
+            )?;
+            let top = hits.first().map_or(0.0, |h| h.0);
+            for (rank, (score, addr)) in hits.iter().enumerate() {
+                let doc: TantivyDocument = searcher.doc(*addr)?;
+                let label = doc
+                    .get_first(self.fields.label)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("");
+                if let Some(i) = self.model.labels.iter().position(|l| l == label)
+                    && top > 0.0
+                {
+                    let r = score / top;
+                    if let Some(v) = knn.get_mut(i) {
+                        *v += r * r;
+                    }
+                }
+                if explain.is_some_and(|m| rank < m) {
+                    let id = doc
+                        .get_first(self.fields.id)
+                        .and_then(|v| v.as_u64())
+                        .unwrap_or(0);
+                    let snippet: String = doc
+                        .get_first(self.fields.text)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("")
+                        .chars()
+                        .take(SNIPPET_CHARS)
+                        .collect();
+                    neighbours.push((id, label.to_owned(), *score, snippet));
+                }
+            }
+            let sum: f32 = knn.iter().sum();
+            if sum > 0.0 {
+                for v in &mut knn {
+                    *v /= sum;
+                }
+            }
+        }
+        let x = self.model.vectorize(&self.model.features(&tokens));
+        let linear = self.model.scores(&x);
+        Ok((Raw { knn, linear }, neighbours, x))
+    }
+
+    /// The best label only, without the explanation (the fast path of evaluation).
+    pub fn predict_label(&self, text: &str) -> Result<Option<String>> {
+        let text = clean_text(text).text;
+        let probs = mix(&self.raw(&text, None)?.0, &self.calibration);
+        Ok(argmax(&probs).and_then(|i| self.model.labels.get(i).cloned()))
+    }
+
+    /// Classifies a raw text (cleaned first). Never panics; an empty or unknown text gets the
+    /// model's flattest guess with a low confidence.
+    pub fn classify(&self, text: &str) -> Result<Prediction> {
+        let text = clean_text(text).text;
+        let (raw, neighbours, x) = self.raw(&text, Some(self.options.explain_neighbours))?;
+        let probs = mix(&raw, &self.calibration);
+        let mut order: Vec<usize> = (0..probs.len()).collect();
+        order.sort_by(|&a, &b| {
+            probs
+                .get(b)
+                .unwrap_or(&0.0)
+                .total_cmp(probs.get(a).unwrap_or(&0.0))
+                .then(a.cmp(&b))
+        });
+        let labels: Vec<(String, f32)> = order
+            .iter()
+            .take(self.options.top_labels.max(1))
+            .filter_map(|&i| Some((self.model.labels.get(i)?.clone(), *probs.get(i)?)))
+            .collect();
+        let confidence = labels.first().map_or(0.0, |l| l.1.clamp(0.0, 1.0));
+        let mut top_features = Vec::new();
+        for &l in order.iter().take(self.options.top_labels.max(1)) {
+            let Some(w) = self.model.weights.get(l) else {
+                continue;
+            };
+            for &(i, v) in &x {
+                let c = w.get(i).copied().unwrap_or(0.0) * v;
+                if c > 0.0
+                    && let (Some(name), Some(label)) =
+                        (self.feature_names.get(i), self.model.labels.get(l))
+                {
+                    top_features.push((name.clone(), label.clone(), c));
+                }
+            }
+        }
+        top_features.sort_by(|a, b| b.2.total_cmp(&a.2));
+        top_features.truncate(self.options.explain_features);
+        Ok(Prediction {
+            labels,
+            confidence,
+            explanation: Explanation {
+                neighbours,
+                top_features,
+            },
+        })
+    }
+
+    /// Adds a labelled example (e.g. a moderator's correction) without rebuilding: the index
+    /// gets the document (commit and reader reload), the linear model is updated on it, and
+    /// a new label is learned on the fly. Call [`Classifier::save`] to persist the model.
+    pub fn add_example(&mut self, text: &str, label: &str) -> Result<u64> {
+        let text = clean_text(text).text;
+        let label = label.trim();
+        if text.trim().is_empty() || label.is_empty() {
+            return Err(ClassifyError::InvalidOption(
+                "an example needs a non-empty text and label".into(),
+            ));
+        }
+        let id = self.next_id;
+        let writer = match &mut self.writer {
+            Some(w) => w,
+            slot => slot.insert(self.index.writer_with_num_threads(1, WRITER_MEMORY)?),
+        };
+        writer.add_document(doc!(
+            self.fields.id => id,
+            self.fields.text => text.as_str(),
+            self.fields.label => label,
+        ))?;
+        writer.commit()?;
+        self.reader.reload()?;
+        self.next_id += 1;
+        let f = self.model.features(&self.analyzers.analyze(&text));
+        self.model.observe(&f);
+        let y = self.model.label_id(label);
+        self.feature_names = self.model.feature_names();
+        let x = self.model.vectorize(&f);
+        self.model.correct(&x, y);
+        Ok(id)
+    }
+
+    /// Saves to `dir`: the index in `dir/index/` (a tantivy directory index) and the linear
+    /// model with options and calibration in `dir/model.json`. `dir` is created if needed;
+    /// an existing index there is replaced.
+    pub fn save(&mut self, dir: &Path) -> Result<()> {
+        let io = |path: PathBuf| move |source| ClassifyError::Io { path, source };
+        let index_dir = dir.join(INDEX_DIR);
+        if let Some(w) = &mut self.writer {
+            w.commit()?;
+        }
+        self.reader.reload()?;
+        let same = self
+            .dir
+            .as_deref()
+            .is_some_and(|d| std::fs::canonicalize(d).ok() == std::fs::canonicalize(dir).ok());
+        if !same {
+            if index_dir.exists() {
+                std::fs::remove_dir_all(&index_dir).map_err(io(index_dir.clone()))?;
+            }
+            std::fs::create_dir_all(&index_dir).map_err(io(index_dir.clone()))?;
+            let (schema, _) = schema();
+            let target = Index::create_in_dir(&index_dir, schema)?;
+            self.analyzers.register(&target);
+            let mut writer: IndexWriter = target.writer_with_num_threads(1, WRITER_MEMORY)?;
+            let searcher = self.reader.searcher();
+            for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+                for doc_id in segment.doc_ids_alive() {
+                    let doc: TantivyDocument = searcher.doc(DocAddress::new(ord as u32, doc_id))?;
+                    writer.add_document(doc)?;
+                }
+            }
+            writer.commit()?;
+            writer.wait_merging_threads()?;
+        }
+        let saved = Saved {
+            options: self.options.clone(),
+            calibration: self.calibration,
+            next_id: self.next_id,
+            model: self.model.clone(),
+        };
+        let path = dir.join(MODEL_FILE);
+        let json = serde_json::to_vec(&saved).map_err(|source| ClassifyError::Model {
+            path: path.clone(),
+            source,
+        })?;
+        std::fs::write(&path, json).map_err(io(path.clone()))?;
+        Ok(())
+    }
+
+    /// Loads a classifier saved with [`Classifier::save`]; later [`Classifier::add_example`]
+    /// calls write to that directory's index.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join(MODEL_FILE);
+        let bytes = std::fs::read(&path).map_err(|source| ClassifyError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let saved: Saved = serde_json::from_slice(&bytes)
+            .map_err(|source| ClassifyError::Model { path, source })?;
+        let index = Index::open_in_dir(dir.join(INDEX_DIR))?;
+        let analyzers = Analyzers::embedded().clone();
+        analyzers.register(&index);
+        let (_, fields) = schema();
+        let s = index.schema();
+        let fields = Fields {
+            id: s.get_field("id").unwrap_or(fields.id),
+            text: s.get_field("text").unwrap_or(fields.text),
+            label: s.get_field("label").unwrap_or(fields.label),
+        };
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            analyzers,
+            index,
+            reader,
+            writer: None,
+            fields,
+            feature_names: saved.model.feature_names(),
+            model: saved.model,
+            options: saved.options,
+            calibration: saved.calibration,
+            next_id: saved.next_id,
+            dir: Some(dir.to_owned()),
+        })
+    }
+
+    /// The known labels, in order of first appearance.
+    pub fn labels(&self) -> &[String] {
+        &self.model.labels
+    }
+
+    /// Number of examples in the index.
+    pub fn num_examples(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// The fitted combination parameters.
+    pub fn calibration(&self) -> Calibration {
+        self.calibration
+    }
+
+    /// The options it was trained with.
+    pub fn options(&self) -> &TrainOptions {
+        &self.options
+    }
+}
+
+/// Trains on `train`, classifies `test` and scores the top labels. `texts_per_second` is
+/// measured over the classification of `test` alone.
+pub fn eval(
+    train: &[(String, String)],
+    test: &[(String, String)],
+    options: &TrainOptions,
+    progress: Progress<'_>,
+) -> Result<Metrics> {
+    let clf = Classifier::train_with_progress(train.iter().cloned(), options.clone(), progress)?;
+    let (pred, secs) = predict_all(&clf, test)?;
+    let truth: Vec<&str> = test.iter().map(|(_, l)| l.as_str()).collect();
+    let mut m = Metrics::from_predictions(&truth, &pred);
+    m.texts_per_second = if secs > 0.0 {
+        test.len() as f64 / secs
+    } else {
+        0.0
+    };
+    Ok(m)
+}
+
+fn predict_all(clf: &Classifier, test: &[(String, String)]) -> Result<(Vec<String>, f64)> {
+    let start = Instant::now();
+    let mut pred = Vec::with_capacity(test.len());
+    for (text, _) in test {
+        pred.push(clf.predict_label(text)?.unwrap_or_default());
+    }
+    Ok((pred, start.elapsed().as_secs_f64()))
+}
+
+/// Stratified `folds`-fold cross-validation: every example is predicted by a model trained
+/// on the other folds, and the metrics are computed over all these out-of-fold predictions.
+pub fn cross_validate(
+    data: &[(String, String)],
+    folds: usize,
+    seed: u64,
+    options: &TrainOptions,
+    progress: Progress<'_>,
+) -> Result<Metrics> {
+    if folds < 2 {
+        return Err(ClassifyError::InvalidOption("at least 2 folds".into()));
+    }
+    let labels: Vec<&str> = data.iter().map(|(_, l)| l.as_str()).collect();
+    let assign = stratified_folds(&labels, folds, seed);
+    let mut truth = Vec::new();
+    let mut pred = Vec::new();
+    let mut secs = 0.0;
+    for f in 0..folds {
+        let split = |held: bool| -> Vec<(String, String)> {
+            data.iter()
+                .zip(&assign)
+                .filter(|(_, g)| (**g == f) == held)
+                .map(|(e, _)| e.clone())
+                .collect()
+        };
+        let (train, test) = (split(false), split(true));
+        if train.is_empty() || test.is_empty() {
+            continue;
+        }
+        let clf = Classifier::train(train, options.clone())?;
+        let (p, s) = predict_all(&clf, &test)?;
+        secs += s;
+        truth.extend(test.into_iter().map(|(_, l)| l));
+        pred.extend(p);
+        progress("fold", f as u64 + 1, folds as u64);
+    }
+    let mut m = Metrics::from_predictions(&truth, &pred);
+    m.texts_per_second = if secs > 0.0 {
+        truth.len() as f64 / secs
+    } else {
+        0.0
+    };
+    Ok(m)
+}
