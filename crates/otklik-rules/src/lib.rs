@@ -4,10 +4,10 @@
 //! categories, subcategories, review deadlines, fast-tracks) and the routing rules
 //! (`routing.toml`: jurisdiction level per category, place-of-submission switch, explicit
 //! executor rules), and the classifier's keyword rules (`keywords/<category id>.toml`, see
-//! [`load_keyword_rules`]). This crate reads and validates them; it never panics on bad input and every
-//! error names the file, line and column (`rules/categories.toml:12:6: duplicate subcategory id
-//! "roads.potholes" (first defined at line 5)`), with all validation errors of a load reported
-//! together. Organisation and territory codes in routing rules are kept with their positions and
+//! [`load_keyword_rules`]). This crate reads and validates them; it never panics on bad input
+//! and every error names the file, line and column (`rules/categories.toml:12:6: duplicate
+//! subcategory id "roads.potholes" (first defined at line 5)`), with all validation errors of a
+//! load reported together. Organisation and territory codes in routing rules are kept with their positions and
 //! checked later against the directory by `otklik-route`.
 //!
 //! ```

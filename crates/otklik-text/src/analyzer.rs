@@ -9,9 +9,9 @@ use tantivy::tokenizer::{
 
 use crate::dict::{Dictionaries, StopWords, Synonyms};
 use crate::tokenizer::{
-    OtklikTokenizer, RuNormalizer, RuNormalizerFilter, RussianStemFilter,
-    KeywordSet, RussianStemFilterTokenizer, StopWordFilter, StopWordFilterTokenizer,
-    SynonymFilter, SynonymFilterTokenizer, stem_normalized,
+    KeywordSet, OtklikTokenizer, RuNormalizer, RuNormalizerFilter, RussianStemFilter,
+    RussianStemFilterTokenizer, StopWordFilter, StopWordFilterTokenizer, SynonymFilter,
+    SynonymFilterTokenizer, stem_normalized,
 };
 
 /// The main analyzer: tokenize, lowercase, ё→е, stop words, abbreviation expansion, Snowball

@@ -265,7 +265,12 @@ const EN: u8 = 8;
 /// Marker word (lowercase, ё-folded) → the languages it marks.
 static MARKERS: LazyLock<foldhash::HashMap<&'static str, u8>> = LazyLock::new(|| {
     let mut map = foldhash::HashMap::default();
-    for (words, flag) in [(RU_WORDS, RU), (UK_WORDS, UK), (BE_WORDS, BE), (EN_WORDS, EN)] {
+    for (words, flag) in [
+        (RU_WORDS, RU),
+        (UK_WORDS, UK),
+        (BE_WORDS, BE),
+        (EN_WORDS, EN),
+    ] {
         for word in words {
             *map.entry(*word).or_insert(0) |= flag;
         }
@@ -330,7 +335,6 @@ pub fn detect(text: &str) -> Detection {
     if c.letters == 0 {
         return Detection::new(Lang::Unknown, 0.0, DetectedBy::Default);
     }
-    #[allow(clippy::cast_precision_loss)]
     let share = |n: usize| n as f32 / c.letters as f32;
     if c.other_script > c.cyrillic && c.other_script > c.latin {
         return Detection::new(Lang::Other, share(c.other_script), DetectedBy::Letters);
@@ -377,7 +381,6 @@ fn detect_cyrillic(text: &str, c: &Counts) -> Detection {
     if c.cyrillic >= WHATLANG_MIN_CYRILLIC
         && let Some(info) = CYRILLIC_DETECTOR.detect(prefix_chars(text, WHATLANG_MAX_CHARS))
     {
-        #[allow(clippy::cast_possible_truncation)]
         let confidence = info.confidence() as f32;
         match info.lang() {
             whatlang::Lang::Bul | whatlang::Lang::Srp | whatlang::Lang::Mkd
@@ -391,7 +394,6 @@ fn detect_cyrillic(text: &str, c: &Counts) -> Detection {
             _ => {}
         }
     }
-    #[allow(clippy::cast_precision_loss)]
     let by_length = 0.5 + (c.cyrillic as f32 / 100.0).min(0.3);
     Detection::new(Lang::Ru, by_length, DetectedBy::Default)
 }
@@ -399,12 +401,10 @@ fn detect_cyrillic(text: &str, c: &Counts) -> Detection {
 fn detect_latin(text: &str, c: &Counts) -> Detection {
     let w = count_words(text);
     if w.en > 0 && c.latin_diacritic * 20 <= c.latin {
-        #[allow(clippy::cast_precision_loss)]
         let confidence = 0.7 + 0.1 * (w.en as f32).min(3.0);
         return Detection::new(Lang::En, confidence, DetectedBy::Words);
     }
     if let Some(info) = whatlang::detect(prefix_chars(text, WHATLANG_MAX_CHARS)) {
-        #[allow(clippy::cast_possible_truncation)]
         let confidence = info.confidence() as f32;
         if info.lang() == whatlang::Lang::Eng {
             return Detection::new(Lang::En, confidence, DetectedBy::Statistics);

@@ -75,16 +75,19 @@ impl TokenStream for OtklikTokenStream<'_> {
             let word = self.text.get(start..).unwrap_or("");
             let mut end_rel = word.len();
             let mut chars = 0usize;
+            let mut has_alnum = false;
             for (i, c) in word.char_indices() {
                 if !is_word_char(c) {
                     end_rel = i;
                     break;
                 }
+                has_alnum = has_alnum || crate::chars::is_alnum(c);
                 chars += 1;
             }
             let end = start + end_rel;
             self.offset = end;
-            if chars > MAX_TOKEN_CHARS {
+            // Too long to be a word, or only marks (a lone stress accent or soft hyphen).
+            if chars > MAX_TOKEN_CHARS || !has_alnum {
                 continue;
             }
             self.token.text.clear();

@@ -81,12 +81,23 @@ pub fn clean_text(raw: &str) -> CleanText {
 }
 
 /// True when every character is one that is NFC on its own and never combines with a
-/// neighbour (ASCII, Latin-1 and Latin Extended, basic Cyrillic): the common case, decided
-/// without tables.
+/// neighbour (ASCII, Latin-1 and Latin Extended, basic Cyrillic, general punctuation, «№»,
+/// emoji and their selectors): the common case, decided without tables.
 fn surely_nfc(text: &str) -> bool {
-    text.chars().all(|c| {
-        matches!(c, '\0'..='\u{02FF}' | '\u{0400}'..='\u{0482}' | '\u{048A}'..='\u{04FF}')
-    })
+    text.chars().all(is_surely_nfc)
+}
+
+fn is_surely_nfc(c: char) -> bool {
+    matches!(c,
+        '\0'..='\u{02FF}'
+        | '\u{0400}'..='\u{0482}'
+        | '\u{048A}'..='\u{04FF}'
+        | '\u{2002}'..='\u{206F}'
+        | '\u{2116}'
+        | '\u{2600}'..='\u{27BF}'
+        | '\u{FE00}'..='\u{FE0F}'
+        | '\u{1F000}'..='\u{1FAFF}'
+    )
 }
 
 /// Folds one character the way [`clean_text`] does, without looking at its neighbours:
@@ -581,10 +592,10 @@ fn split_hashtag(tag: &str, out: &mut String) {
         if i > 0 {
             let p = chars.get(i - 1).copied().unwrap_or('_');
             let next = chars.get(i + 1).copied();
-            let boundary = (p.is_lowercase() && c.is_uppercase())
-                || (p.is_uppercase() && c.is_uppercase() && next.is_some_and(char::is_lowercase))
-                || (p.is_alphabetic() && c.is_numeric())
-                || (p.is_numeric() && c.is_alphabetic());
+            let boundary = (is_lower(p) && is_upper(c))
+                || (is_upper(p) && is_upper(c) && next.is_some_and(is_lower))
+                || (crate::chars::is_alpha(p) && c.is_numeric())
+                || (p.is_numeric() && crate::chars::is_alpha(c));
             if boundary {
                 need_space = true;
             }
@@ -594,17 +605,63 @@ fn split_hashtag(tag: &str, out: &mut String) {
         }
         need_space = false;
         first = false;
-        for l in c.to_lowercase() {
-            if let Some(f) = fold_char(l) {
-                out.push(f);
-            }
-        }
+        crate::chars::push_lower_folded(c, out);
+    }
+}
+
+fn is_upper(c: char) -> bool {
+    match c {
+        'A'..='Z' | 'А'..='Я' | 'Ё' => true,
+        'a'..='z' | 'а'..='я' | 'ё' | '\0'..='\x7F' => false,
+        _ => c.is_uppercase(),
+    }
+}
+
+fn is_lower(c: char) -> bool {
+    match c {
+        'a'..='z' | 'а'..='я' | 'ё' => true,
+        'A'..='Z' | 'А'..='Я' | 'Ё' | '\0'..='\x7F' => false,
+        _ => c.is_lowercase(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn surely_nfc_characters_are_nfc_next_to_anything_ordinary() {
+        use unicode_normalization::char::canonical_combining_class;
+        use unicode_normalization::is_nfc;
+        for u in 0..0x20000u32 {
+            let Some(c) = char::from_u32(u) else {
+                continue;
+            };
+            if !is_surely_nfc(c) {
+                continue;
+            }
+            assert_eq!(canonical_combining_class(c), 0, "{c:?}");
+            for s in [
+                format!("{c}"),
+                format!("a{c}"),
+                format!("е{c}"),
+                format!("{c}a"),
+            ] {
+                assert!(is_nfc(&s), "{c:?} in {s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn fast_case_checks_agree_with_std() {
+        for u in 0..0x800u32 {
+            let Some(c) = char::from_u32(u) else {
+                continue;
+            };
+            assert_eq!(is_upper(c), c.is_uppercase(), "{c:?}");
+            assert_eq!(is_lower(c), c.is_lowercase(), "{c:?}");
+        }
+    }
 
     #[test]
     fn hashtag_split() {
