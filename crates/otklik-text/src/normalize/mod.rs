@@ -100,9 +100,9 @@ fn is_surely_nfc(c: char) -> bool {
     )
 }
 
-/// Folds one character the way [`clean_text`] does, without looking at its neighbours:
-/// ё→е, styled letters to plain ones. Returns `None` for characters that are dropped
-/// (combining marks, zero-width and control characters). Used by the analyzer too.
+/// Folds one character without looking at its neighbours: ё→е (Ё→Е); `None` for the
+/// characters that are dropped inside words (combining accents, soft hyphen, zero-width
+/// characters, variation selectors). Shared by [`clean_text`] and the analyzer.
 pub(crate) fn fold_char(c: char) -> Option<char> {
     match c {
         'ё' => Some('е'),
