@@ -276,12 +276,12 @@ async fn serve(
         }
     }
     let s = rules.summary();
-    let region = store
+    let region = router
+        .directory()
         .territories()
-        .await?
-        .into_iter()
+        .iter()
         .find(|t| t.parent.is_none())
-        .map(|t| t.name);
+        .map(|t| t.name.clone());
     let info = otklik_web::ServerInfo {
         region,
         rules: vec![
