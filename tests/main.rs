@@ -2,6 +2,8 @@
 //! binary against real SQLite files and real HTTP on loopback. Data files sit beside the modules
 //! in `tests/data/`.
 
+mod cli_classify;
+mod cli_collect;
 mod cli_import;
 mod cli_rules;
 mod serve;

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use otklik_text::{Analyzers, RU_ANALYZER, clean_text};
@@ -17,24 +18,61 @@ use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Term, d
 
 use crate::data::stratified_folds;
 use crate::error::{ClassifyError, Result};
-use crate::linear::{LinearModel, Sparse};
+use crate::features::{FeatureConfig, Scratch};
+use crate::keywords::KeywordMatcher;
+use crate::linear::{LinearHeader, LinearModel, RawFeatures, Sparse};
 use crate::metrics::Metrics;
 
 const MODEL_FILE: &str = "model.json";
+const ARRAYS_FILE: &str = "model.bin";
 const INDEX_DIR: &str = "index";
 const MAX_QUERY_TERMS: usize = 128;
 const SNIPPET_CHARS: usize = 120;
 const WRITER_MEMORY: usize = 50_000_000;
+
+/// Analyses a cleaned text: stems, and the keyword rules' hits as `(id, score)` pairs (each
+/// hit gives its subcategory and its category).
+fn analyse(
+    analyzers: &Analyzers,
+    rules: Option<&KeywordMatcher>,
+    text: &str,
+) -> (Vec<String>, Vec<(String, f32)>) {
+    match rules {
+        None => (analyzers.analyze(text), Vec::new()),
+        Some(m) => {
+            let toks = analyzers.analyze_tokens(text);
+            let mut hits = Vec::new();
+            for h in m.matches_tokens(&toks) {
+                if !h.subcategory.is_empty() {
+                    hits.push((h.subcategory, h.score));
+                }
+                hits.push((h.category, h.score));
+            }
+            (toks.into_iter().map(|t| t.text).collect(), hits)
+        }
+    }
+}
+
+fn as_refs(hits: &[(String, f32)]) -> Vec<(&str, f32)> {
+    hits.iter().map(|(r, s)| (r.as_str(), *s)).collect()
+}
+
+thread_local! {
+    /// Per-thread buffers of the classification fast path.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
 
 /// How scores are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Method {
     /// Only the BM25 nearest neighbours vote.
     Knn,
-    /// Only the linear model.
+    /// Only the linear model: the default, as accurate as [`Method::Combined`] on the
+    /// measured data (see `BENCHMARKS.md`) and several times faster; the nearest examples
+    /// are still looked up for explanations.
+    #[default]
     Linear,
     /// Both, with the mixing weight fitted on held-out folds of the training data.
-    #[default]
     Combined,
 }
 
@@ -60,11 +98,25 @@ pub struct TrainOptions {
     /// The linear learner.
     #[serde(default)]
     pub learner: Learner,
-    /// Use stemmed bigrams as well as unigrams.
-    pub bigrams: bool,
-    /// Use character 3–5-grams of the stemmed tokens too.
+    /// The linear model's features.
     #[serde(default)]
-    pub char_ngrams: bool,
+    pub features: FeatureConfig,
+    /// Character n-grams seen in fewer training texts than this are dropped (word features
+    /// are always kept).
+    #[serde(default = "default_min_df")]
+    pub min_df: u32,
+    /// Keyword rules whose hits (subcategory and category ids, with their scores) become
+    /// features of the linear model, so it learns how the rules map onto any label set.
+    /// Not saved with the model: [`Classifier::load_with_rules`] gives them back.
+    #[serde(skip)]
+    pub rules: Option<Arc<KeywordMatcher>>,
+    /// Whether the model was trained with rule features (set from `rules`).
+    #[serde(default)]
+    pub rule_features: bool,
+    /// Weight the SVM's classes inversely to their frequency (better macro-F1 on skewed
+    /// label sets).
+    #[serde(default)]
+    pub balanced: bool,
     /// How the two scorers are combined.
     pub method: Method,
     /// Folds of the training data used to fit the mixing weight and the confidence
@@ -85,11 +137,14 @@ impl Default for TrainOptions {
         Self {
             k: 15,
             epochs: 10,
-            aggressiveness: 1.0,
+            aggressiveness: 0.5,
             learner: Learner::Svm,
-            bigrams: true,
-            char_ngrams: true,
-            method: Method::Combined,
+            features: FeatureConfig::default(),
+            min_df: 2,
+            balanced: true,
+            rules: None,
+            rule_features: false,
+            method: Method::Linear,
             calibration_folds: 3,
             seed: 42,
             top_labels: 3,
@@ -97,6 +152,10 @@ impl Default for TrainOptions {
             explain_features: 8,
         }
     }
+}
+
+fn default_min_df() -> u32 {
+    2
 }
 
 /// Fitted combination parameters.
@@ -147,6 +206,11 @@ impl Prediction {
     pub fn label(&self) -> Option<&str> {
         self.labels.first().map(|(l, _)| l.as_str())
     }
+
+    fn with_confidence(mut self) -> Self {
+        self.confidence = self.labels.first().map_or(0.0, |l| l.1.clamp(0.0, 1.0));
+        self
+    }
 }
 
 /// Progress of a long operation: (stage, done, total).
@@ -179,7 +243,7 @@ struct Saved {
     options: TrainOptions,
     calibration: Calibration,
     next_id: u64,
-    model: LinearModel,
+    model: LinearHeader,
 }
 
 /// A trained classifier. See the [crate documentation](crate).
@@ -193,8 +257,6 @@ pub struct Classifier {
     options: TrainOptions,
     calibration: Calibration,
     next_id: u64,
-    /// Feature names by index, for explanations.
-    feature_names: Vec<String>,
     /// The directory the index lives in, when loaded from one.
     dir: Option<PathBuf>,
 }
@@ -204,7 +266,7 @@ impl fmt::Debug for Classifier {
         f.debug_struct("Classifier")
             .field("labels", &self.model.labels)
             .field("examples", &self.next_id)
-            .field("features", &self.model.df.len())
+            .field("features", &self.model.num_features())
             .field("options", &self.options)
             .field("calibration", &self.calibration)
             .finish_non_exhaustive()
@@ -280,6 +342,8 @@ impl Classifier {
         if options.k == 0 {
             return Err(ClassifyError::InvalidOption("k must be at least 1".into()));
         }
+        let mut options = options;
+        options.rule_features = options.rules.is_some();
         let examples: Vec<(String, String)> = examples
             .into_iter()
             .map(|(t, l)| (clean_text(&t).text, l.trim().to_owned()))
@@ -304,28 +368,31 @@ impl Classifier {
         let analyzers = Analyzers::embedded().clone();
         analyzers.register(&index);
         let mut writer: IndexWriter = index.writer_with_num_threads(1, WRITER_MEMORY)?;
-        let mut model = LinearModel::new(options.bigrams, options.char_ngrams);
+        let mut model = LinearModel::new(options.features);
         let total = examples.len() as u64;
-        let mut feats = Vec::with_capacity(examples.len());
+        let mut docs: Vec<RawFeatures> = Vec::with_capacity(examples.len());
+        let mut ys = Vec::with_capacity(examples.len());
+        let mut scratch = Scratch::default();
         for (i, (text, label)) in examples.iter().enumerate() {
             writer.add_document(doc!(
                 fields.id => i as u64,
                 fields.text => text.as_str(),
                 fields.label => label.as_str(),
             ))?;
-            let f = model.features(&analyzers.analyze(text));
-            model.observe(&f);
-            let y = model.label_id(label);
-            feats.push((f, y));
+            let (tokens, hits) = analyse(&analyzers, options.rules.as_deref(), text);
+            docs.push(model.raw_features(text, &tokens, &as_refs(&hits), &mut scratch));
+            ys.push(model.label_id(label));
             if i % 64 == 0 {
                 progress("index", i as u64, total);
             }
         }
         writer.commit()?;
         progress("index", total, total);
-        let data: Vec<(Sparse, usize)> = feats
+        model.build_vocab(&docs, options.min_df);
+        let data: Vec<(Sparse, usize)> = docs
             .iter()
-            .map(|(f, y)| (model.vectorize(f), *y))
+            .zip(ys)
+            .map(|(f, y)| (model.vectorize(f), y))
             .collect();
         match options.learner {
             Learner::Svm => {
@@ -333,11 +400,12 @@ impl Classifier {
                     &data,
                     options.epochs.max(1) * 5,
                     options.aggressiveness,
+                    options.balanced,
                     options.seed,
                 );
             }
             Learner::PassiveAggressive => {
-                model.fit(&data, options.epochs, options.aggressiveness, options.seed);
+                model.fit_pa(&data, options.epochs, options.aggressiveness, options.seed);
             }
         }
         progress("linear", total, total);
@@ -351,7 +419,6 @@ impl Classifier {
             reader,
             writer: Some(writer),
             fields,
-            feature_names: model.feature_names(),
             model,
             options: options.clone(),
             calibration: Calibration::default(),
@@ -464,12 +531,18 @@ impl Classifier {
     }
 
     /// kNN distribution and linear scores for a cleaned text; with `explain`, the neighbours.
-    fn raw(&self, text: &str, explain: Option<usize>) -> Result<(Raw, Vec<Neighbour>, Sparse)> {
-        let tokens = self.analyzers.analyze(text);
+    fn raw(
+        &self,
+        text: &str,
+        explain: Option<usize>,
+    ) -> Result<(Raw, Vec<Neighbour>, Sparse, Vec<String>)> {
+        let (tokens, hits) = analyse(&self.analyzers, self.options.rules.as_deref(), text);
         let n = self.model.labels.len();
         let mut knn = vec![0.0f32; n];
         let mut neighbours = Vec::new();
         let mut seen = HashSet::new();
+        // The nearest examples are only needed when they weigh in or are asked for.
+        let need_knn = explain.is_some() || self.calibration.knn_weight > 0.0;
         let clauses: Vec<(Occur, Box<dyn Query>)> = tokens
             .iter()
             .filter(|t| seen.insert(t.as_str()))
@@ -482,7 +555,7 @@ impl Classifier {
                 (Occur::Should, q)
             })
             .collect();
-        if !clauses.is_empty() {
+        if need_knn && !clauses.is_empty() {
             let searcher = self.reader.searcher();
             let query = BooleanQuery::new(clauses);
             let hits: Vec<(f32, DocAddress)> = searcher.search(
@@ -526,9 +599,13 @@ impl Classifier {
                 }
             }
         }
-        let x = self.model.vectorize(&self.model.features(&tokens));
+        let x = SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            self.model
+                .vectorize_text(text, &tokens, &as_refs(&hits), &mut s)
+        });
         let linear = self.model.scores(&x);
-        Ok((Raw { knn, linear }, neighbours, x))
+        Ok((Raw { knn, linear }, neighbours, x, tokens))
     }
 
     /// The best label only, without the explanation (the fast path of evaluation).
@@ -538,11 +615,47 @@ impl Classifier {
         Ok(argmax(&probs).and_then(|i| self.model.labels.get(i).cloned()))
     }
 
+    /// Top labels and calibrated confidence of a raw text, without the explanation: the
+    /// fast path used for every collected post. The nearest examples are consulted only when
+    /// the fitted mixing weight gives them a say.
+    pub fn predict(&self, text: &str) -> Result<Prediction> {
+        let text = clean_text(text).text;
+        let probs = mix(&self.raw(&text, None)?.0, &self.calibration);
+        Ok(Prediction {
+            labels: self.top(&probs),
+            confidence: 0.0,
+            explanation: Explanation::default(),
+        }
+        .with_confidence())
+    }
+
+    fn top(&self, probs: &[f32]) -> Vec<(String, f32)> {
+        let mut order: Vec<usize> = (0..probs.len()).collect();
+        let k = self.options.top_labels.max(1);
+        let cmp = |a: &usize, b: &usize| {
+            probs
+                .get(*b)
+                .unwrap_or(&0.0)
+                .total_cmp(probs.get(*a).unwrap_or(&0.0))
+                .then(a.cmp(b))
+        };
+        if order.len() > k {
+            order.select_nth_unstable_by(k - 1, cmp);
+            order.truncate(k);
+        }
+        order.sort_by(cmp);
+        order
+            .iter()
+            .filter_map(|&i| Some((self.model.labels.get(i)?.clone(), *probs.get(i)?)))
+            .collect()
+    }
+
     /// Classifies a raw text (cleaned first). Never panics; an empty or unknown text gets the
     /// model's flattest guess with a low confidence.
     pub fn classify(&self, text: &str) -> Result<Prediction> {
         let text = clean_text(text).text;
-        let (raw, neighbours, x) = self.raw(&text, Some(self.options.explain_neighbours))?;
+        let (raw, neighbours, _, tokens) =
+            self.raw(&text, Some(self.options.explain_neighbours))?;
         let probs = mix(&raw, &self.calibration);
         let mut order: Vec<usize> = (0..probs.len()).collect();
         order.sort_by(|&a, &b| {
@@ -559,15 +672,24 @@ impl Classifier {
             .collect();
         let confidence = labels.first().map_or(0.0, |l| l.1.clamp(0.0, 1.0));
         let mut top_features = Vec::new();
+        let (_, hits) = analyse(&self.analyzers, self.options.rules.as_deref(), &text);
+        let hits = as_refs(&hits);
+        let named = self.model.named_features(&text, &tokens, &hits);
+        let x = self.model.vectorize(&self.model.raw_features(
+            &text,
+            &tokens,
+            &hits,
+            &mut Scratch::default(),
+        ));
         for &l in order.iter().take(self.options.top_labels.max(1)) {
-            let Some(w) = self.model.weights.get(l) else {
+            let Some(label) = self.model.labels.get(l) else {
                 continue;
             };
-            for &(i, v) in &x {
-                let c = w.get(i).copied().unwrap_or(0.0) * v;
+            for &(id, v) in &x {
+                let c = self.model.weight(id, l) * v;
                 if c > 0.0
-                    && let (Some(name), Some(label)) =
-                        (self.feature_names.get(i), self.model.labels.get(l))
+                    && let Ok(k) = named.binary_search_by_key(&id, |e| e.0)
+                    && let Some((_, name)) = named.get(k)
                 {
                     top_features.push((name.clone(), label.clone(), c));
                 }
@@ -609,10 +731,12 @@ impl Classifier {
         writer.commit()?;
         self.reader.reload()?;
         self.next_id += 1;
-        let f = self.model.features(&self.analyzers.analyze(&text));
-        self.model.observe(&f);
+        let (tokens, hits) = analyse(&self.analyzers, self.options.rules.as_deref(), &text);
+        let f = self
+            .model
+            .raw_features(&text, &tokens, &as_refs(&hits), &mut Scratch::default());
         let y = self.model.label_id(label);
-        self.feature_names = self.model.feature_names();
+        self.model.observe(&f);
         let x = self.model.vectorize(&f);
         self.model.correct(&x, y);
         Ok(id)
@@ -655,8 +779,15 @@ impl Classifier {
             options: self.options.clone(),
             calibration: self.calibration,
             next_id: self.next_id,
-            model: self.model.clone(),
+            model: self.model.header(),
         };
+        let arrays = dir.join(ARRAYS_FILE);
+        let file = std::fs::File::create(&arrays).map_err(io(arrays.clone()))?;
+        let mut out = std::io::BufWriter::new(file);
+        self.model
+            .write_arrays(&mut out)
+            .and_then(|()| std::io::Write::flush(&mut out))
+            .map_err(io(arrays.clone()))?;
         let path = dir.join(MODEL_FILE);
         let json = serde_json::to_vec(&saved).map_err(|source| ClassifyError::Model {
             path: path.clone(),
@@ -667,15 +798,40 @@ impl Classifier {
     }
 
     /// Loads a classifier saved with [`Classifier::save`]; later [`Classifier::add_example`]
-    /// calls write to that directory's index.
+    /// calls write to that directory's index. A model trained with keyword-rule features
+    /// needs [`Classifier::load_with_rules`].
     pub fn load(dir: &Path) -> Result<Self> {
+        Self::load_with_rules(dir, None)
+    }
+
+    /// [`Classifier::load`] giving back the keyword rules the model was trained with.
+    pub fn load_with_rules(dir: &Path, rules: Option<Arc<KeywordMatcher>>) -> Result<Self> {
         let path = dir.join(MODEL_FILE);
         let bytes = std::fs::read(&path).map_err(|source| ClassifyError::Io {
             path: path.clone(),
             source,
         })?;
-        let saved: Saved = serde_json::from_slice(&bytes)
+        let mut saved: Saved = serde_json::from_slice(&bytes)
             .map_err(|source| ClassifyError::Model { path, source })?;
+        if saved.options.rule_features && rules.is_none() {
+            return Err(ClassifyError::InvalidOption(format!(
+                "the model in {} was trained with keyword-rule features: load it with the rules",
+                dir.display()
+            )));
+        }
+        if saved.options.rule_features {
+            saved.options.rules = rules;
+        }
+        let arrays = dir.join(ARRAYS_FILE);
+        let file = std::fs::File::open(&arrays).map_err(|source| ClassifyError::Io {
+            path: arrays.clone(),
+            source,
+        })?;
+        let model = LinearModel::read_arrays(saved.model, &mut std::io::BufReader::new(file))
+            .map_err(|source| ClassifyError::Io {
+                path: arrays.clone(),
+                source,
+            })?;
         let index = Index::open_in_dir(dir.join(INDEX_DIR))?;
         let analyzers = Analyzers::embedded().clone();
         analyzers.register(&index);
@@ -696,8 +852,7 @@ impl Classifier {
             reader,
             writer: None,
             fields,
-            feature_names: saved.model.feature_names(),
-            model: saved.model,
+            model,
             options: saved.options,
             calibration: saved.calibration,
             next_id: saved.next_id,

@@ -47,6 +47,27 @@ pub enum ClassifyError {
     /// Opening an index directory failed.
     #[error("index directory: {0}")]
     OpenDirectory(#[from] tantivy::directory::error::OpenDirectoryError),
+    /// No keyword rules for this subcategory or category id.
+    #[error("no keyword rules for {0:?}")]
+    UnknownKeywordRule(String),
+    /// The complaint cue lexicon (`complaint.toml`) is invalid.
+    #[error("{origin}: line {line}: {message}")]
+    Lexicon {
+        /// The file, or `complaint lexicon` for text.
+        origin: String,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The territory list or a region dictionary is invalid.
+    #[error("{origin}: {message}")]
+    Territory {
+        /// The file and line (`streets.csv:12`), or the entry at fault.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// Result with [`ClassifyError`].

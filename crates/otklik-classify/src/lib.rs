@@ -35,10 +35,15 @@
 //! ```
 
 mod classifier;
+pub mod complaint;
 mod data;
 mod error;
+mod features;
+pub mod keywords;
 mod linear;
 mod metrics;
+pub mod monitor;
+pub mod territory;
 
 pub use classifier::{
     Calibration, Classifier, Explanation, Learner, Method, Prediction, Progress, TrainOptions,
@@ -46,4 +51,5 @@ pub use classifier::{
 };
 pub use data::{Dataset, read_csv, read_csv_from, stratified_folds};
 pub use error::{ClassifyError, Result};
+pub use features::FeatureConfig;
 pub use metrics::{LabelMetrics, Metrics};

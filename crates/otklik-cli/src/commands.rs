@@ -44,8 +44,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     examples,
                     out,
                     label_column,
+                    no_rules,
                 },
-        } => classify::train(&examples, &out, &label_column),
+        } => classify::train(&cfg, &examples, &out, &label_column, !no_rules),
         Command::Classifier {
             command:
                 ClassifierCommand::Eval {
@@ -53,17 +54,34 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     test,
                     folds,
                     label_column,
+                    no_rules,
                 },
         } => classify::eval(
+            &cfg,
+            !no_rules,
             &train,
             test.as_deref(),
             folds.map(|k| usize::try_from(k).unwrap_or(usize::MAX)),
             &label_column,
         ),
-        Command::Classify { text, model } => {
-            let model = model.unwrap_or_else(|| cfg.data_dir.join("classifier"));
-            classify::classify(&text, &model)
-        }
+        Command::Classify {
+            text,
+            model,
+            territories,
+            dictionary,
+            prior,
+            json,
+        } => classify::classify(
+            &cfg,
+            &text,
+            &classify::ClassifyArgs {
+                model,
+                territories,
+                dictionary,
+                prior,
+                json,
+            },
+        ),
         other => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

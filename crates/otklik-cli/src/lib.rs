@@ -100,13 +100,28 @@ pub enum Command {
         #[command(subcommand)]
         command: ClassifierCommand,
     },
-    /// Classify a text with a trained model: top-3 labels, confidence, explanation.
+    /// Analyse a text as the monitoring pipeline does: complaint or not, the category tree's
+    /// subcategory by the keyword rules, the learned model's top-3 labels with confidence and
+    /// explanation (when a model is trained), and the territory.
     Classify {
         /// The text.
         text: String,
-        /// The model directory (default: `classifier` in the data directory).
+        /// The model directory (default: `classifier` in the data directory, used when it
+        /// exists).
         #[arg(long)]
         model: Option<PathBuf>,
+        /// Territories CSV (code,kind,name,parent_code,name_variants) for territory detection.
+        #[arg(long)]
+        territories: Option<PathBuf>,
+        /// The region's toponym dictionary directory (streets, places, aliases).
+        #[arg(long, requires = "territories")]
+        dictionary: Option<PathBuf>,
+        /// The source's own territory code (the prior).
+        #[arg(long, requires = "territories")]
+        prior: Option<String>,
+        /// Print the whole analysis as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -124,6 +139,9 @@ pub enum ClassifierCommand {
         /// The column holding the label.
         #[arg(long, default_value = "label")]
         label_column: String,
+        /// Do not use the keyword rules' hits as features.
+        #[arg(long)]
+        no_rules: bool,
     },
     /// Evaluate: train on --train and score on --test, or cross-validate --train with --folds.
     /// The last line printed is a JSON object with the summary metrics.
@@ -140,6 +158,9 @@ pub enum ClassifierCommand {
         /// The column holding the label.
         #[arg(long, default_value = "label")]
         label_column: String,
+        /// Do not use the keyword rules' hits as features.
+        #[arg(long)]
+        no_rules: bool,
     },
 }
 

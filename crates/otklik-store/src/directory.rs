@@ -7,18 +7,19 @@ use otklik_domain::directory::{
     DirectoryBatch, NewCommunity, NewOrganisation, NewSource, NewTerritory, NewUser,
 };
 use otklik_domain::{
-    EntityKind, MessageStatus, OfficialCommunity, Onboarding, OrgKind, Organisation,
-    OrganisationId, Role, RoleGrant, Source, Territory, TerritoryId, Timestamp, User, UserId,
+    CommunityId, EntityKind, MessageStatus, Network, OfficialCommunity, Onboarding, OrgKind,
+    Organisation, OrganisationId, Role, RoleGrant, Source, SourceId, Territory, TerritoryId,
+    Timestamp, User, UserId,
 };
 use serde_json::json;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
-use crate::audit;
 use crate::rows::{
     self, COMMUNITY_COLS, ORGANISATION_COLS, SOURCE_COLS, TERRITORY_COLS, USER_COLS, flag,
     json_list,
 };
 use crate::{Result, Store, StoreError};
+use crate::{audit, communities};
 
 /// What an import did to one kind of record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -214,7 +215,10 @@ fn require_key(what: &str, value: &str) -> Result<()> {
     }
 }
 
-async fn territory_by_code(conn: &mut AnyConnection, code: &str) -> Result<Option<Territory>> {
+pub(crate) async fn territory_by_code(
+    conn: &mut AnyConnection,
+    code: &str,
+) -> Result<Option<Territory>> {
     let sql = format!("SELECT {TERRITORY_COLS} FROM territories WHERE code = $1");
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(code)
@@ -223,7 +227,7 @@ async fn territory_by_code(conn: &mut AnyConnection, code: &str) -> Result<Optio
     row.as_ref().map(rows::territory).transpose()
 }
 
-async fn organisation_by_code(
+pub(crate) async fn organisation_by_code(
     conn: &mut AnyConnection,
     code: &str,
 ) -> Result<Option<Organisation>> {
@@ -520,6 +524,7 @@ async fn import_community(
     res: &mut Resolver,
     c: &NewCommunity,
     sum: &mut KindSummary,
+    now: Timestamp,
 ) -> Result<()> {
     require_key("community external id", &c.external_id)?;
     let organisation = res.organisation(conn, &c.organisation_code).await?;
@@ -535,9 +540,12 @@ async fn import_community(
         .transpose()?;
     match existing {
         None => {
-            sqlx::query(
+            // The law requires VK and OK pages: imported pages there count towards it.
+            let required = matches!(c.network, Network::Vk | Network::Ok);
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO communities (url, title, organisation_id, verification, network, \
-                 external_id) VALUES ($1, $2, $3, $4, $5, $6)",
+                 external_id, required, added_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 RETURNING id",
             )
             .bind(c.url.as_str())
             .bind(c.title.as_str())
@@ -545,8 +553,11 @@ async fn import_community(
             .bind(c.verification.code())
             .bind(c.network.code())
             .bind(c.external_id.as_str())
-            .execute(&mut *conn)
+            .bind(flag(required))
+            .bind(now.millis())
+            .fetch_one(&mut *conn)
             .await?;
+            communities::link_community(conn, CommunityId(id)).await?;
             sum.created += 1;
         }
         Some(old) => {
@@ -601,9 +612,9 @@ async fn import_source(
         .transpose()?;
     match existing {
         None => {
-            sqlx::query(
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO sources (network, target, schedule, territory_id, enabled, name) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
             .bind(s.network.code())
             .bind(s.target.as_str())
@@ -611,8 +622,9 @@ async fn import_source(
             .bind(territory.map(TerritoryId::get))
             .bind(flag(s.enabled))
             .bind(s.name.as_str())
-            .execute(&mut *conn)
+            .fetch_one(&mut *conn)
             .await?;
+            communities::link_source(conn, SourceId(id)).await?;
             sum.created += 1;
         }
         Some(old) => {
@@ -640,6 +652,7 @@ async fn import_source(
                 .bind(old.id.get())
                 .execute(&mut *conn)
                 .await?;
+                communities::link_source(conn, old.id).await?;
                 sum.updated += 1;
             }
         }
@@ -700,7 +713,7 @@ impl Store {
             import_user(conn, &mut res, u, &mut sum.users).await?;
         }
         for c in &batch.communities {
-            import_community(conn, &mut res, c, &mut sum.communities).await?;
+            import_community(conn, &mut res, c, &mut sum.communities, now).await?;
         }
         for s in &batch.sources {
             import_source(conn, &mut res, s, &mut sum.sources).await?;

@@ -40,6 +40,15 @@ pub enum StoreError {
         /// Its id or natural key, as text.
         key: String,
     },
+    /// A row with this natural key exists already (a community's `(network, external id)`,
+    /// a source's name).
+    #[error("{entity} {key} already exists")]
+    Duplicate {
+        /// Kind of the row.
+        entity: EntityKind,
+        /// Its natural key, as text («vk:minzdrav38», «vk-minzdrav-wall»).
+        key: String,
+    },
     /// A directory record refers by code to something neither in the batch nor stored.
     #[error("unknown {kind} code {code:?}")]
     UnknownReference {
@@ -60,6 +69,11 @@ impl StoreError {
     /// True for [`StoreError::Conflict`]: the caller should re-read and retry.
     pub fn is_conflict(&self) -> bool {
         matches!(self, StoreError::Conflict { .. })
+    }
+
+    /// True for [`StoreError::Duplicate`].
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self, StoreError::Duplicate { .. })
     }
 
     /// True when the database reported a unique-constraint violation.

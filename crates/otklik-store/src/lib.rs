@@ -12,6 +12,19 @@
 //! ([`Store::import_directory`]), and collected posts commit together with the collector's
 //! cursor ([`Store::store_posts`]).
 //!
+//! For the collectors and what follows them:
+//!
+//! * source health — failures in a row, a per-source circuit, lag, next run
+//!   ([`Store::source_health`], [`Store::record_poll_success`], [`Store::record_poll_failure`]);
+//! * posts with their comments, views, attachments, deletions and the classifier's verdict
+//!   ([`Store::posts_to_classify`], [`Store::record_classification`], [`Store::search_posts`]);
+//! * the Госпаблики registry — verification, activity, required pages, per-community statistics
+//!   ([`Store::register_community`], [`Store::organisations_missing_required_pages`],
+//!   [`Store::community_stats`]);
+//! * the reply outbox — answers posted back under the original post, leased to one worker at a
+//!   time and never sent twice once delivered ([`Store::enqueue_reply`],
+//!   [`Store::claim_due_replies`]).
+//!
 //! The schema lives in `migrations/sqlite` and `migrations/postgres` at the workspace root
 //! (same tables, same column names) and is embedded in the binary; [`Store::migrate`] applies
 //! whichever fits the backend. Only portable SQL is used: `$1, $2…` placeholders, 64-bit
@@ -53,10 +66,14 @@
 //! ```
 
 mod audit;
+mod codes;
+mod communities;
 mod connect;
 mod directory;
 mod error;
+mod health;
 mod messages;
+mod outbox;
 mod polls;
 mod posts;
 mod rows;
@@ -65,12 +82,16 @@ use std::time::Duration;
 
 use sqlx::AnyPool;
 
+pub use codes::{CircuitState, PostKind, ReplyStatus};
+pub use communities::{CommunityStats, RegisteredCommunity, ResolvedCommunity};
 pub use connect::{DATA_DIR_DB_FILE, sqlite_url};
 pub use directory::{DirectoryCounts, ImportSummary, KindSummary};
 pub use error::{Result, StoreError, redact_url};
+pub use health::{CIRCUIT_OPEN_AFTER, SourceHealth};
 pub use messages::{MessageChange, MessageDetails, MessageFilter};
+pub use outbox::{OutboundReply, ReplyId};
 pub use polls::NewPoll;
-pub use posts::{NewPost, PostVersion, StorePostsOutcome};
+pub use posts::{Classification, NewPost, PostDetails, PostFilter, PostVersion, StorePostsOutcome};
 
 /// The database behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

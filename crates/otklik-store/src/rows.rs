@@ -13,6 +13,11 @@ use otklik_domain::{
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::codes::{CircuitState, PostKind, ReplyStatus};
+use crate::communities::RegisteredCommunity;
+use crate::health::SourceHealth;
+use crate::outbox::{OutboundReply, ReplyId};
+use crate::posts::{Classification, PostDetails};
 use crate::{Result, StoreError};
 
 pub(crate) const TERRITORY_COLS: &str = "id, code, kind, name, parent_id, name_variants";
@@ -27,6 +32,26 @@ pub(crate) const MESSAGE_COLS: &str = "id, status, version, channel, subcategory
      confidence_pm, rating, created_at, deadline_at, updated_at";
 pub(crate) const POST_COLS: &str = "id, source_id, network, external_id, url, author, text, \
      published_at, collected_at, content_hash";
+/// [`POST_COLS`] and the columns added for collectors and the classifier (no table prefix).
+pub(crate) const POST_DETAIL_COLS: &str = "id, source_id, network, external_id, url, author, \
+     text, published_at, collected_at, content_hash, updated_at, deleted, parent_external_id, \
+     views, attachments, deleted_at, community_id, kind, is_complaint, subcategory, \
+     confidence_pm, territory_id, classified_at, message_id";
+/// [`COMMUNITY_COLS`] and the registry columns.
+pub(crate) const COMMUNITY_DETAIL_COLS: &str = "id, network, external_id, url, title, \
+     organisation_id, verification, resolved_name, screen_name, verified_at, last_post_at, \
+     members, required, added_at";
+/// A source joined with its (possibly missing) state row, as `s` and `st`.
+pub(crate) const SOURCE_HEALTH_COLS: &str = "s.id, s.name, s.network, s.target, s.schedule, \
+     s.territory_id, s.enabled, s.community_id, st.cursor, \
+     COALESCE(st.consecutive_failures, 0) AS consecutive_failures, \
+     COALESCE(st.circuit, 'closed') AS circuit, st.open_until, st.last_poll_at, \
+     st.last_success_at, st.last_error_at, st.last_error, \
+     COALESCE(st.items_total, 0) AS items_total, \
+     COALESCE(st.items_last_poll, 0) AS items_last_poll, st.last_published_at, st.next_run_at";
+pub(crate) const REPLY_COLS: &str = "id, message_id, network, target_external_id, text, \
+     idempotency_key, status, attempts, next_attempt_at, lease_until, last_error, remote_id, \
+     created_at, updated_at, delivered_at";
 pub(crate) const POLL_COLS: &str =
     "id, organisation_id, title, kind, status, territory_id, starts_at, ends_at";
 pub(crate) const AUDIT_COLS: &str = "id, at, actor_id, entity, entity_id, action, detail";
@@ -212,6 +237,91 @@ pub(crate) fn audit_event(row: &AnyRow) -> Result<AuditEvent> {
     })
 }
 
+pub(crate) fn post_details(row: &AnyRow) -> Result<PostDetails> {
+    let classification = match get_opt_i64(row, "classified_at")? {
+        Some(at) => Some(Classification {
+            kind: match get_opt_string(row, "kind")? {
+                Some(kind) => kind.parse::<PostKind>()?,
+                None => {
+                    return Err(StoreError::Invalid(
+                        "a classified post has no kind".to_owned(),
+                    ));
+                }
+            },
+            is_complaint: get_opt_i64(row, "is_complaint")?.is_some_and(|v| v != 0),
+            subcategory: get_opt_string(row, "subcategory")?.map(SubcategoryId),
+            confidence_pm: get_opt_i64(row, "confidence_pm")?,
+            territory: get_opt_i64(row, "territory_id")?.map(TerritoryId),
+            classified_at: Timestamp(at),
+        }),
+        None => None,
+    };
+    Ok(PostDetails {
+        post: post(row)?,
+        updated_at: Timestamp(get_i64(row, "updated_at")?),
+        parent_external_id: get_opt_string(row, "parent_external_id")?,
+        views: get_opt_i64(row, "views")?,
+        attachments: get_json_list(row, "attachments")?,
+        deleted: get_flag(row, "deleted")?,
+        deleted_at: get_opt_i64(row, "deleted_at")?.map(Timestamp),
+        community: get_opt_i64(row, "community_id")?.map(CommunityId),
+        classification,
+        message: get_opt_i64(row, "message_id")?.map(MessageId),
+    })
+}
+
+pub(crate) fn registered_community(row: &AnyRow) -> Result<RegisteredCommunity> {
+    Ok(RegisteredCommunity {
+        community: community(row)?,
+        resolved_name: get_opt_string(row, "resolved_name")?,
+        screen_name: get_opt_string(row, "screen_name")?,
+        verified_at: get_opt_i64(row, "verified_at")?.map(Timestamp),
+        last_post_at: get_opt_i64(row, "last_post_at")?.map(Timestamp),
+        members: get_opt_i64(row, "members")?,
+        required: get_flag(row, "required")?,
+        added_at: get_opt_i64(row, "added_at")?.map(Timestamp),
+    })
+}
+
+pub(crate) fn source_health(row: &AnyRow) -> Result<SourceHealth> {
+    Ok(SourceHealth {
+        source: source(row)?,
+        community: get_opt_i64(row, "community_id")?.map(CommunityId),
+        cursor: get_opt_string(row, "cursor")?,
+        consecutive_failures: get_i64(row, "consecutive_failures")?,
+        circuit: get_string(row, "circuit")?.parse::<CircuitState>()?,
+        open_until: get_opt_i64(row, "open_until")?.map(Timestamp),
+        last_poll_at: get_opt_i64(row, "last_poll_at")?.map(Timestamp),
+        last_success_at: get_opt_i64(row, "last_success_at")?.map(Timestamp),
+        last_error_at: get_opt_i64(row, "last_error_at")?.map(Timestamp),
+        last_error: get_opt_string(row, "last_error")?,
+        items_total: get_i64(row, "items_total")?,
+        items_last_poll: get_i64(row, "items_last_poll")?,
+        last_published_at: get_opt_i64(row, "last_published_at")?.map(Timestamp),
+        next_run_at: get_opt_i64(row, "next_run_at")?.map(Timestamp),
+    })
+}
+
+pub(crate) fn reply(row: &AnyRow) -> Result<OutboundReply> {
+    Ok(OutboundReply {
+        id: ReplyId(get_i64(row, "id")?),
+        message: MessageId(get_i64(row, "message_id")?),
+        network: get_code::<Network>(row, "network")?,
+        target_external_id: get_string(row, "target_external_id")?,
+        text: get_string(row, "text")?,
+        idempotency_key: get_string(row, "idempotency_key")?,
+        status: get_string(row, "status")?.parse::<ReplyStatus>()?,
+        attempts: get_i64(row, "attempts")?,
+        next_attempt_at: Timestamp(get_i64(row, "next_attempt_at")?),
+        lease_until: get_opt_i64(row, "lease_until")?.map(Timestamp),
+        last_error: get_opt_string(row, "last_error")?,
+        remote_id: get_opt_string(row, "remote_id")?,
+        created_at: Timestamp(get_i64(row, "created_at")?),
+        updated_at: Timestamp(get_i64(row, "updated_at")?),
+        delivered_at: get_opt_i64(row, "delivered_at")?.map(Timestamp),
+    })
+}
+
 /// Reads a column by name as `i64` (for ad-hoc queries such as counts).
 pub(crate) fn int(row: &AnyRow, col: &str) -> Result<i64> {
     get_i64(row, col)
@@ -220,6 +330,11 @@ pub(crate) fn int(row: &AnyRow, col: &str) -> Result<i64> {
 /// Reads a column by name as `String`.
 pub(crate) fn text(row: &AnyRow, col: &str) -> Result<String> {
     get_string(row, col)
+}
+
+/// Reads a nullable integer column by name.
+pub(crate) fn opt_int(row: &AnyRow, col: &str) -> Result<Option<i64>> {
+    get_opt_i64(row, col)
 }
 
 /// Reads a nullable text column by name.

@@ -127,15 +127,15 @@ pub fn new_message(executor: Option<OrganisationId>, text: &str) -> NewMessage {
 }
 
 pub fn post(external_id: &str, text: &str) -> NewPost {
-    NewPost {
-        network: Network::Vk,
-        external_id: external_id.into(),
-        url: Some(format!("https://vk.com/wall{external_id}")),
-        author: Some("id1".into()),
-        text: text.into(),
-        published_at: Timestamp(NOW.millis() - 60_000),
-        content_hash: format!("h:{text}"),
-    }
+    NewPost::new(
+        Network::Vk,
+        external_id,
+        text,
+        Timestamp(NOW.millis() - 60_000),
+        format!("h:{text}"),
+    )
+    .with_url(format!("https://vk.com/wall{external_id}"))
+    .with_author("id1")
 }
 
 /// Imports [`region_batch`] and returns the store back.

@@ -31,6 +31,23 @@ macro_rules! both_backends {
     )+};
 }
 
+/// [`both_backends!`] for bodies that get an empty, NOT migrated store (upgrade tests).
+macro_rules! both_backends_unmigrated {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                crate::harness::on_sqlite_with(module_path!(), false, super::$name).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                crate::harness::on_postgres_with(module_path!(), false, super::$name).await;
+            }
+        }
+    )+};
+}
+
 fn test_options() -> StoreOptions {
     StoreOptions {
         // Tests run in parallel; keep each one's share of PostgreSQL connections small.
@@ -40,7 +57,16 @@ fn test_options() -> StoreOptions {
 }
 
 /// Runs `body` on a migrated store over a new SQLite file in a temp folder.
-pub async fn on_sqlite<F, Fut>(_name: &str, body: F)
+pub async fn on_sqlite<F, Fut>(name: &str, body: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    on_sqlite_with(name, true, body).await;
+}
+
+/// Runs `body` on a store over a new SQLite file, migrated when `migrate`.
+pub async fn on_sqlite_with<F, Fut>(_name: &str, migrate: bool, body: F)
 where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -50,7 +76,9 @@ where
     let store = Store::connect_with(&url, test_options())
         .await
         .expect("open sqlite");
-    store.migrate().await.expect("migrate sqlite");
+    if migrate {
+        store.migrate().await.expect("migrate sqlite");
+    }
     let outcome = tokio::spawn(body(store.clone())).await;
     store.close().await;
     drop(dir);
@@ -59,6 +87,16 @@ where
 
 /// Runs `body` on a migrated store over a new PostgreSQL database, dropped afterwards.
 pub async fn on_postgres<F, Fut>(name: &str, body: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    on_postgres_with(name, true, body).await;
+}
+
+/// Runs `body` on a store over a new PostgreSQL database (migrated when `migrate`), dropped
+/// afterwards.
+pub async fn on_postgres_with<F, Fut>(name: &str, migrate: bool, body: F)
 where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -90,7 +128,11 @@ where
     let url = with_database(&admin_url, &db);
     let outcome = match Store::connect_with(&url, test_options()).await {
         Ok(store) => {
-            let migrated = store.migrate().await;
+            let migrated = if migrate {
+                store.migrate().await
+            } else {
+                Ok(())
+            };
             let outcome = match migrated {
                 Ok(()) => tokio::spawn(body(store.clone())).await,
                 Err(e) => tokio::spawn(async move { panic!("migrate postgres: {e}") }).await,
@@ -194,6 +236,7 @@ pub async fn snapshot(store: &Store) -> Vec<(&'static str, i64)> {
         "messages",
         "polls",
         "audit_events",
+        "outbound_replies",
     ] {
         out.push((table, rows_in(store, table).await));
     }

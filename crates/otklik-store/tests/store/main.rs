@@ -11,8 +11,11 @@
 mod harness;
 mod fixtures;
 
+mod communities;
 mod directory;
+mod health;
 mod messages;
 mod migrations;
+mod outbox;
 mod posts;
 mod sqlite_only;

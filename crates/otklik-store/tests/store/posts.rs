@@ -1,14 +1,17 @@
 //! Collected posts: deduplication, edit history, cursor in the same transaction.
 
-use otklik_domain::{EntityKind, Network, SourceId, Timestamp};
-use otklik_store::{Store, StoreError, StorePostsOutcome};
+use otklik_domain::{EntityKind, MessageId, Network, PostId, SourceId, SubcategoryId, Timestamp};
+use otklik_store::{Classification, PostFilter, PostKind, Store, StoreError, StorePostsOutcome};
 
-use crate::fixtures::{NOW, post, with_region};
+use crate::fixtures::{NOW, new_message, post, with_region};
 use crate::harness::{rows_in, snapshot};
 
 both_backends!(
     posts_are_deduplicated_and_edits_kept,
     cursor_commits_with_the_posts,
+    collector_fields_and_deletions_are_kept,
+    classification_is_recorded_idempotently,
+    posts_are_searched_by_source_kind_and_period,
 );
 
 async fn source(store: &Store) -> SourceId {
@@ -203,4 +206,417 @@ async fn cursor_commits_with_the_posts(store: Store) {
         Some("page-2")
     );
     assert!(store.record_source_error(ghost, "x", NOW).await.is_err());
+}
+
+async fn post_id(store: &Store, external_id: &str) -> PostId {
+    store
+        .post_by_external_id(Network::Vk, external_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+async fn collector_fields_and_deletions_are_kept(store: Store) {
+    with_region(&store).await;
+    let src = source(&store).await;
+    let community = store.communities().await.unwrap()[0].id;
+    let wall = post("-1_1", "Пост")
+        .with_views(10)
+        .with_attachments(["photo", "video"]);
+    let comment = post("-1_1_5", "Комментарий").with_parent("-1_1");
+    store
+        .store_posts(src, &[wall, comment], None, NOW)
+        .await
+        .unwrap();
+    let d = store
+        .post_details(post_id(&store, "-1_1").await)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.views, Some(10));
+    assert_eq!(d.attachments, ["photo", "video"]);
+    assert_eq!(d.parent_external_id, None);
+    assert!(!d.is_comment());
+    assert!(!d.deleted);
+    assert_eq!(d.deleted_at, None);
+    assert_eq!(d.community, Some(community));
+    assert_eq!(d.classification, None);
+    assert_eq!(d.message, None);
+    assert_eq!(d.updated_at, NOW);
+    assert_eq!(d.post.text, "Пост");
+    let c = store
+        .post_details(post_id(&store, "-1_1_5").await)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.parent_external_id.as_deref(), Some("-1_1"));
+    assert!(c.is_comment());
+    assert_eq!(c.attachments, Vec::<String>::new());
+    assert_eq!(c.views, None);
+
+    // Seen again unchanged: the view counter is refreshed, nothing else.
+    let later = Timestamp(NOW.millis() + 1_000);
+    let out = store
+        .store_posts(src, &[post("-1_1", "Пост").with_views(25)], None, later)
+        .await
+        .unwrap();
+    assert_eq!(out.unchanged, 1);
+    let d2 = store.post_details(d.post.id).await.unwrap().unwrap();
+    assert_eq!(d2.views, Some(25));
+    assert_eq!(d2.attachments, ["photo", "video"]);
+    assert_eq!(d2.updated_at, NOW);
+
+    // Deleted: reported by the collector in a batch, or directly; the first time is kept.
+    store
+        .store_posts(
+            src,
+            &[post("-1_1_5", "Комментарий").with_deleted(true)],
+            None,
+            later,
+        )
+        .await
+        .unwrap();
+    let c = store.post_details(c.post.id).await.unwrap().unwrap();
+    assert!(c.deleted);
+    assert_eq!(c.deleted_at, Some(later));
+    assert!(
+        store
+            .mark_post_deleted(Network::Vk, "-1_1", later)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .mark_post_deleted(Network::Vk, "-1_1", Timestamp(later.millis() + 5))
+            .await
+            .unwrap()
+    );
+    let d3 = store.post_details(d.post.id).await.unwrap().unwrap();
+    assert!(d3.deleted);
+    assert_eq!(d3.deleted_at, Some(later));
+    assert!(
+        !store
+            .mark_post_deleted(Network::Vk, "-9_9", later)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .mark_post_deleted(Network::Telegram, "-1_1", later)
+            .await
+            .unwrap()
+    );
+    // Deleted posts are not offered for classification.
+    assert!(store.posts_to_classify(10).await.unwrap().is_empty());
+    // A post first seen already deleted.
+    store
+        .store_posts(
+            src,
+            &[post("-1_2", "удалён").with_deleted(true)],
+            None,
+            later,
+        )
+        .await
+        .unwrap();
+    let gone = store
+        .post_details(post_id(&store, "-1_2").await)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(gone.deleted);
+    assert_eq!(gone.deleted_at, Some(later));
+}
+
+fn verdict(kind: PostKind, at: Timestamp) -> Classification {
+    Classification {
+        kind,
+        is_complaint: kind == PostKind::Complaint,
+        subcategory: (kind == PostKind::Complaint).then(|| SubcategoryId("roads.potholes".into())),
+        confidence_pm: Some(870),
+        territory: None,
+        classified_at: at,
+    }
+}
+
+async fn classification_is_recorded_idempotently(store: Store) {
+    with_region(&store).await;
+    let src = source(&store).await;
+    let town = store.territory_by_code("town").await.unwrap().unwrap().id;
+    let mut older = post("-1_1", "Яма на дороге");
+    older.published_at = Timestamp(NOW.millis() - 120_000);
+    let newer = post("-1_2", "С праздником!");
+    store
+        .store_posts(src, &[newer, older], None, NOW)
+        .await
+        .unwrap();
+    let todo = store.posts_to_classify(10).await.unwrap();
+    let ids: Vec<&str> = todo.iter().map(|p| p.post.external_id.as_str()).collect();
+    assert_eq!(ids, ["-1_1", "-1_2"], "oldest first");
+    assert_eq!(store.posts_to_classify(1).await.unwrap().len(), 1);
+    assert!(store.posts_to_classify(-1).await.is_err());
+
+    let pothole = todo[0].post.id;
+    let mut v = verdict(PostKind::Complaint, NOW);
+    v.territory = Some(town);
+    store
+        .record_classification(pothole, &v, None)
+        .await
+        .unwrap();
+    store
+        .record_classification(pothole, &v, None)
+        .await
+        .unwrap();
+    let d = store.post_details(pothole).await.unwrap().unwrap();
+    assert_eq!(d.classification.as_ref(), Some(&v));
+    assert_eq!(d.message, None);
+    let left = store.posts_to_classify(10).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].post.external_id, "-1_2");
+
+    // Linking the message it became; recording again (with or without it) keeps the link.
+    let mut new = new_message(None, "Яма на дороге");
+    new.source_post = Some(pothole);
+    let msg = store
+        .create_message(&new, None, None, NOW)
+        .await
+        .unwrap()
+        .id;
+    store
+        .record_classification(pothole, &v, Some(msg))
+        .await
+        .unwrap();
+    store
+        .record_classification(pothole, &v, Some(msg))
+        .await
+        .unwrap();
+    store
+        .record_classification(pothole, &v, None)
+        .await
+        .unwrap();
+    let d = store.post_details(pothole).await.unwrap().unwrap();
+    assert_eq!(d.message, Some(msg));
+    assert_eq!(d.classification.as_ref(), Some(&v));
+    // Another message for the same post is refused, and so is a bad confidence or post.
+    let other = store
+        .create_message(&new_message(None, "другое"), None, None, NOW)
+        .await
+        .unwrap()
+        .id;
+    let err = store
+        .record_classification(pothole, &v, Some(other))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    let mut bad = v.clone();
+    bad.confidence_pm = Some(1001);
+    assert!(
+        store
+            .record_classification(pothole, &bad, None)
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .record_classification(PostId(99_999), &v, None)
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .record_classification(pothole, &v, Some(MessageId(99_999)))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        store.post_details(pothole).await.unwrap().unwrap().message,
+        Some(msg)
+    );
+
+    // A later verdict replaces the earlier one.
+    let greeting = left[0].post.id;
+    store
+        .record_classification(greeting, &verdict(PostKind::Other, NOW), None)
+        .await
+        .unwrap();
+    let later = Timestamp(NOW.millis() + 10);
+    store
+        .record_classification(greeting, &verdict(PostKind::Greeting, later), None)
+        .await
+        .unwrap();
+    let g = store.post_details(greeting).await.unwrap().unwrap();
+    assert_eq!(g.classification, Some(verdict(PostKind::Greeting, later)));
+    assert!(store.posts_to_classify(10).await.unwrap().is_empty());
+
+    // An edit of a post not yet turned into a message sends it back for classification; an
+    // edit of one that became a message keeps its verdict.
+    let edit_at = Timestamp(NOW.millis() + 1_000);
+    store
+        .store_posts(
+            src,
+            &[
+                post("-1_2", "С праздником! Но дорогу так и не починили"),
+                post("-1_1", "Яма на дороге, уже месяц"),
+            ],
+            None,
+            edit_at,
+        )
+        .await
+        .unwrap();
+    let g = store.post_details(greeting).await.unwrap().unwrap();
+    assert_eq!(g.classification, None);
+    assert_eq!(g.updated_at, edit_at);
+    let todo = store.posts_to_classify(10).await.unwrap();
+    assert_eq!(todo.len(), 1);
+    assert_eq!(todo[0].post.id, greeting);
+    let d = store.post_details(pothole).await.unwrap().unwrap();
+    assert_eq!(d.classification, Some(v));
+    assert_eq!(d.post.text, "Яма на дороге, уже месяц");
+}
+
+async fn posts_are_searched_by_source_kind_and_period(store: Store) {
+    with_region(&store).await;
+    let src = source(&store).await;
+    let other = store
+        .add_source(
+            &otklik_domain::directory::NewSource {
+                name: "tg-city".into(),
+                network: Network::Telegram,
+                target: "city".into(),
+                schedule: "0 * * * * *".into(),
+                territory_code: None,
+                enabled: true,
+            },
+            None,
+            NOW,
+        )
+        .await
+        .unwrap()
+        .id;
+    let minute = |m: i64| Timestamp(NOW.millis() - m * 60_000);
+    let mk = |id: &str, m: i64| {
+        let mut p = post(id, id);
+        p.published_at = minute(m);
+        p
+    };
+    store
+        .store_posts(
+            src,
+            &[mk("a", 50), mk("b", 40), mk("c", 30), mk("d", 20)],
+            None,
+            NOW,
+        )
+        .await
+        .unwrap();
+    let mut tg = mk("t", 10);
+    tg.network = Network::Telegram;
+    store.store_posts(other, &[tg], None, NOW).await.unwrap();
+    for (id, kind) in [
+        ("a", PostKind::Complaint),
+        ("b", PostKind::News),
+        ("c", PostKind::Complaint),
+    ] {
+        store
+            .record_classification(post_id(&store, id).await, &verdict(kind, NOW), None)
+            .await
+            .unwrap();
+    }
+    store
+        .mark_post_deleted(Network::Vk, "c", NOW)
+        .await
+        .unwrap();
+
+    let ids = |found: Vec<otklik_store::PostDetails>| {
+        found
+            .into_iter()
+            .map(|p| p.post.external_id)
+            .collect::<Vec<_>>()
+    };
+    let search = |filter: PostFilter| {
+        let store = store.clone();
+        async move { ids(store.search_posts(&filter).await.unwrap()) }
+    };
+    assert_eq!(
+        search(PostFilter::default()).await,
+        ["t", "d", "b", "a"],
+        "newest first, no deleted"
+    );
+    assert_eq!(
+        search(PostFilter {
+            include_deleted: true,
+            ..PostFilter::default()
+        })
+        .await,
+        ["t", "d", "c", "b", "a"]
+    );
+    assert_eq!(
+        search(PostFilter {
+            source: Some(other),
+            ..PostFilter::default()
+        })
+        .await,
+        ["t"]
+    );
+    assert_eq!(
+        search(PostFilter {
+            network: Some(Network::Vk),
+            ..PostFilter::default()
+        })
+        .await,
+        ["d", "b", "a"]
+    );
+    assert_eq!(
+        search(PostFilter {
+            kind: Some(PostKind::Complaint),
+            include_deleted: true,
+            ..PostFilter::default()
+        })
+        .await,
+        ["c", "a"]
+    );
+    assert_eq!(
+        search(PostFilter {
+            is_complaint: Some(true),
+            ..PostFilter::default()
+        })
+        .await,
+        ["a"]
+    );
+    assert_eq!(
+        search(PostFilter {
+            is_complaint: Some(false),
+            ..PostFilter::default()
+        })
+        .await,
+        ["b"]
+    );
+    assert_eq!(
+        search(PostFilter {
+            since: Some(minute(40)),
+            until: Some(minute(10)),
+            ..PostFilter::default()
+        })
+        .await,
+        ["d", "b"]
+    );
+    let community = store.communities().await.unwrap()[0].id;
+    assert_eq!(
+        search(PostFilter {
+            community: Some(community),
+            limit: Some(2),
+            offset: Some(1),
+            ..PostFilter::default()
+        })
+        .await,
+        ["b", "a"]
+    );
+    assert!(
+        store
+            .search_posts(&PostFilter {
+                limit: Some(-1),
+                ..PostFilter::default()
+            })
+            .await
+            .is_err()
+    );
 }
