@@ -343,7 +343,7 @@ impl ComplaintDetector {
             };
         }
         let cues = lex.match_cues(&a);
-        let mut reasons = Vec::new();
+        let mut reasons = Vec::with_capacity(12);
         let mut logits = lexicon_logits(lex, &a, &cues, Some(&mut reasons));
         let seen = match &self.model {
             Some(m) => m.add_logits(&a, &cues, lex, &mut logits),
@@ -518,7 +518,12 @@ fn lexicon_logits(
         add(&g.weights, count as f32);
         if let (Some(r), Some(m), true) = (reasons.as_deref_mut(), first, matters(&g.weights)) {
             let surface = a.surface(m.start as usize, m.end as usize);
-            r.push(format!("{}: «{}»", g.reason, surface));
+            let mut reason = String::with_capacity(g.reason.len() + surface.len() + 8);
+            reason.push_str(&g.reason);
+            reason.push_str(": «");
+            reason.push_str(surface);
+            reason.push('»');
+            r.push(reason);
         }
     }
     for f in text::Feature::ALL {
@@ -568,7 +573,8 @@ mod tests {
             let path = format!("{}/tests/data/complaint/{f}", env!("CARGO_MANIFEST_DIR"));
             if let Ok(mut rdr) = csv::Reader::from_path(path) {
                 for r in rdr.records().filter_map(|r| r.ok()) {
-                    let (Some(t), Some(k)) = (r.get(0), r.get(1).and_then(|k| k.parse().ok())) else {
+                    let (Some(t), Some(k)) = (r.get(0), r.get(1).and_then(|k| k.parse().ok()))
+                    else {
                         continue;
                     };
                     posts.push(t.to_owned());
@@ -623,10 +629,18 @@ mod tests {
             text::tokenize(&mut a, an);
             a.words.len()
         });
-        time("text::analyze", &mut |x| text::analyze(x, an, &lex.officials).words.len());
-        let analyses: Vec<_> = texts.iter().map(|x| text::analyze(x, an, &lex.officials)).collect();
-        let by_text: std::collections::HashMap<&str, usize> =
-            texts.iter().enumerate().map(|(i, t)| (t.as_str(), i)).collect();
+        time("text::analyze", &mut |x| {
+            text::analyze(x, an, &lex.officials).words.len()
+        });
+        let analyses: Vec<_> = texts
+            .iter()
+            .map(|x| text::analyze(x, an, &lex.officials))
+            .collect();
+        let by_text: std::collections::HashMap<&str, usize> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.as_str(), i))
+            .collect();
         let of = |x: &str| &analyses[by_text[x]];
         time("match_cues", &mut |x| lex.match_cues(of(x)).matches.len());
         let cues: Vec<_> = analyses.iter().map(|a| lex.match_cues(a)).collect();
@@ -642,7 +656,9 @@ mod tests {
             model.explain(&seen, PostKind::Complaint, 3).len()
         });
         time("detect (lexicon)", &mut |x| det.detect(x).reasons.len());
-        time("detect (lexicon + model)", &mut |x| trained.detect(x).reasons.len());
+        time("detect (lexicon + model)", &mut |x| {
+            trained.detect(x).reasons.len()
+        });
         println!("({sink})");
     }
 }

@@ -1,21 +1,28 @@
 //! # otklik-classify
 //!
-//! Learning to classify citizens' messages from labelled examples — any label set: category,
-//! topic, executor. A [`Classifier`] keeps the examples in a tantivy index (field `text`
-//! analysed with `otklik-text`'s [`RU_ANALYZER`](otklik_text::RU_ANALYZER), label stored) and
-//! combines two scorers over the same Russian analysis:
+//! Classification of citizens' messages and collected posts, all over the one Russian analysis
+//! of `otklik-text`:
 //!
-//! - **nearest examples**: a BM25 query of the text's analysed tokens, the top `k` (15)
-//!   examples voting with weight `(score / best score)²`;
-//! - **a linear model**: an averaged passive-aggressive multiclass classifier over TF-IDF
-//!   weighted, L2-normalized stemmed unigrams and bigrams.
+//! - [`keywords`]: the keyword and phrase rules of `rules/keywords/` compiled into tantivy
+//!   queries (for the archive search) and into a fast in-memory matcher with the same
+//!   semantics (for every post);
+//! - [`complaint`]: complaint or question to the authorities versus news, advertising,
+//!   thanks, greetings, spam — a lexicon plus a small trainable model, threshold configurable;
+//! - [`territory`]: the territory a text is about, from the region's toponyms in every
+//!   grammatical case, with the source's territory as the prior;
+//! - [`Classifier`]: learning from labelled examples — any label set (category, topic,
+//!   executor). Examples are kept in a tantivy index (field `text` analysed with
+//!   [`RU_ANALYZER`](otklik_text::RU_ANALYZER)); the default scorer is a one-vs-rest linear SVM
+//!   over TF-IDF stemmed words and bigrams, character 3–5-grams and, when given, the keyword
+//!   rules' hits as features (so the rules help whatever the label set). The BM25 nearest
+//!   examples can be mixed in ([`Method::Combined`]); on the measured data they do not improve
+//!   quality and cost a query per text, so by default they are looked up only to explain a
+//!   decision. Confidence is calibrated on held-out folds; moderators' corrections are learned
+//!   with [`Classifier::add_example`] without a rebuild;
+//! - [`monitor::PostAnalyzer`]: all of the above in one call for the monitoring pipeline.
 //!
-//! The mixing weight and the confidence temperature are fitted on held-out folds of the
-//! training data, so [`Prediction::confidence`] is a calibrated probability. A moderator's
-//! correction is learned at once with [`Classifier::add_example`] (no rebuild);
-//! [`Classifier::save`] / [`Classifier::load`] persist a directory index plus `model.json`.
 //! [`eval`] and [`cross_validate`] (stratified folds) give [`Metrics`]; [`read_csv`] reads
-//! `text,label` CSV files with row-numbered errors.
+//! `text,label` CSV files with row-numbered errors. Figures are in `BENCHMARKS.md`.
 //!
 //! ```
 //! use otklik_classify::{Classifier, TrainOptions};

@@ -106,6 +106,9 @@ async fn run_async(cfg: Config, command: Command) -> anyhow::Result<ExitCode> {
             dir,
             dry_run,
         } => import(&cfg, kind, file, dir, dry_run).await,
+        Command::Collect(args) => crate::collect::run(&cfg, args).await,
+        Command::Sources { command } => crate::sources::run(&cfg, command).await,
+        Command::Communities { command } => crate::communities::run(&cfg, command).await,
         Command::Rules { .. } | Command::Classifier { .. } | Command::Classify { .. } => {
             Ok(ExitCode::FAILURE)
         }

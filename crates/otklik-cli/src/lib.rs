@@ -13,10 +13,13 @@
 //! ```
 
 mod classify;
+pub mod collect;
 mod commands;
+pub mod communities;
 pub mod config;
 mod demo;
 mod logging;
+pub mod sources;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -122,6 +125,20 @@ pub enum Command {
         /// Print the whole analysis as one JSON object.
         #[arg(long)]
         json: bool,
+    },
+    /// Poll the collector sources, store new posts, turn complaints into routed messages.
+    Collect(collect::CollectArgs),
+    /// Collector sources: health, adding, switching, checking collect.toml.
+    Sources {
+        /// Sources subcommand.
+        #[command(subcommand)]
+        command: sources::SourcesCommand,
+    },
+    /// Official communities (Госпаблики): import, list, check, export.
+    Communities {
+        /// Communities subcommand.
+        #[command(subcommand)]
+        command: communities::CommunitiesCommand,
     },
 }
 

@@ -53,34 +53,6 @@ impl Hasher for Fnv {
 
 pub(crate) type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
-/// For `u64` keys: one multiply-xorshift.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct MulHasher(u64);
-
-impl Hasher for MulHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        let x = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        self.0 = x ^ (x >> 29);
-    }
-}
-
-type U64Map<V> = HashMap<u64, V, BuildHasherDefault<MulHasher>>;
-
-/// The key of a pattern's first two words in [`Lexicon::by_pair`]: kind bit (stem 0, exact
-/// 1) and id of each.
-fn pair_key(first: (bool, u32), second: (bool, u32)) -> u64 {
-    let part = |(exact, id): (bool, u32)| (u64::from(exact) << 31) | u64::from(id);
-    (part(first) << 32) | part(second)
-}
-
 /// Per-kind weights, in [`PostKind::ALL`] order.
 pub(crate) type Weights = [f32; KINDS];
 
@@ -98,16 +70,64 @@ fn lerr<T>(line: usize, message: impl Into<String>) -> Result<T, LexiconError> {
     })
 }
 
+/// How one word of a pattern matches a word of the text. A text word is looked up once, by
+/// its *key*: its stem, or its exact form for a stop word (which has no stem).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Matcher {
-    /// The word's stem (as the analyzer gives it), by id in [`Lexicon::vocab`].
-    Stem(u32),
-    /// The word's lowercase, ё-folded form, by id in [`Lexicon::vocab`].
-    Exact(u32),
-    /// The start of the word's lowercase form.
+    /// The word's key has this id.
+    Key(u32),
+    /// The word's key has this id and its exact form is this (`=word` for a word that is not
+    /// a stop word).
+    KeyExact(u32, Box<str>),
+    /// The word's lowercase, ё-folded form starts with this.
     Prefix(Box<str>),
     /// Any one word.
     Any,
+}
+
+/// No key: the word is in no pattern.
+const NO_KEY: u32 = u32::MAX;
+
+/// The ids of the words patterns use: stems and stop words' exact forms in one id space.
+#[derive(Debug, Clone, Default)]
+struct Vocab {
+    stems: FnvMap<Box<str>, u32>,
+    stop_words: FnvMap<Box<str>, u32>,
+}
+
+impl Vocab {
+    fn len(&self) -> usize {
+        self.stems.len() + self.stop_words.len()
+    }
+
+    fn intern(&mut self, word: &str, stop_word: bool) -> u32 {
+        let next = self.len() as u32;
+        let map = if stop_word {
+            &mut self.stop_words
+        } else {
+            &mut self.stems
+        };
+        *map.entry(word.into()).or_insert(next)
+    }
+
+    /// The key id of a text word: its stem's, or its exact form's for a stop word.
+    fn key(&self, stem: Option<&str>, exact: &str) -> u32 {
+        let found = match stem {
+            Some(s) => self.stems.get(s),
+            None => self.stop_words.get(exact),
+        };
+        found.copied().unwrap_or(NO_KEY)
+    }
+}
+
+/// Index of the two-letter prefixes made of Russian lowercase letters (а–я).
+fn cyrillic_pair(word: &str) -> Option<usize> {
+    let mut chars = word.chars();
+    let idx = |c: Option<char>| match c {
+        Some(c @ 'а'..='я') => Some((u32::from(c) - u32::from('а')) as usize),
+        _ => None,
+    };
+    Some(idx(chars.next())? * 32 + idx(chars.next())?)
 }
 
 #[derive(Debug, Clone)]
@@ -143,7 +163,8 @@ pub(crate) struct Combo {
     pub reason: String,
     all: Vec<Ref>,
     none: Vec<Ref>,
-    /// The first two groups of `all` must match within this many words of each other.
+    /// Matches of the first two groups of `all` must have fewer than this many words between
+    /// them.
     within: Option<usize>,
     pub weights: Weights,
 }
@@ -166,17 +187,16 @@ pub(crate) struct Lexicon {
     pub combos: Vec<Combo>,
     pub officials: Vec<String>,
     patterns: Vec<Pattern>,
-    /// The stems and word forms the patterns use, with their ids.
-    vocab: FnvMap<Box<str>, u32>,
-    /// Patterns by the id of their first word's stem / exact form (those whose second word
-    /// is not indexed in `by_pair`).
-    by_stem: Vec<Vec<u32>>,
-    by_exact: Vec<Vec<u32>>,
-    /// Patterns of two or more words whose first two words are stems or exact forms, by
-    /// [`pair_key`].
-    by_pair: U64Map<Vec<u32>>,
-    /// Prefix patterns by the first two characters of their prefix.
-    by_prefix: FnvMap<Box<str>, Vec<u32>>,
+    vocab: Vocab,
+    /// By key id: the patterns whose first word has that key and whose second word (if
+    /// any) is not indexed in `by_pair`.
+    by_first: Vec<Vec<u32>>,
+    /// By key id of the first word: (key id of the second word, pattern), sorted.
+    by_pair: Vec<Vec<(u32, u32)>>,
+    /// Prefix patterns by their first two letters: Russian ones in a table
+    /// ([`cyrillic_pair`]), others in a map.
+    by_prefix_ru: Vec<Vec<u32>>,
+    by_prefix_other: FnvMap<Box<str>, Vec<u32>>,
 }
 
 /// A match of a group's pattern: words `start..end`.
@@ -286,11 +306,11 @@ impl Lexicon {
             combos: Vec::new(),
             officials: Vec::new(),
             patterns: Vec::new(),
-            vocab: FnvMap::default(),
-            by_stem: Vec::new(),
-            by_exact: Vec::new(),
-            by_pair: U64Map::default(),
-            by_prefix: FnvMap::default(),
+            vocab: Vocab::default(),
+            by_first: Vec::new(),
+            by_pair: Vec::new(),
+            by_prefix_ru: vec![Vec::new(); 32 * 32],
+            by_prefix_other: FnvMap::default(),
         }
     }
 
@@ -431,31 +451,34 @@ impl Lexicon {
                 })?;
             let id = self.patterns.len() as u32;
             let n = self.vocab.len();
-            self.by_stem.resize_with(n, Vec::new);
-            self.by_exact.resize_with(n, Vec::new);
-            let as_key = |m: &Matcher| match *m {
-                Matcher::Stem(s) => Some((false, s)),
-                Matcher::Exact(s) => Some((true, s)),
+            self.by_first.resize_with(n, Vec::new);
+            self.by_pair.resize_with(n, Vec::new);
+            let key_of = |m: &Matcher| match *m {
+                Matcher::Key(k) | Matcher::KeyExact(k, _) => Some(k),
                 _ => None,
             };
-            if let (Some(a), Some(b)) = (as_key(&matchers[0]), matchers.get(1).and_then(as_key)) {
-                self.by_pair.entry(pair_key(a, b)).or_default().push(id);
-                self.patterns.push(Pattern { group, matchers });
-                continue;
-            }
-            match &matchers[0] {
-                Matcher::Stem(s) => self.by_stem[*s as usize].push(id),
-                Matcher::Exact(s) => self.by_exact[*s as usize].push(id),
-                Matcher::Prefix(p) => {
-                    let key: String = p.chars().take(2).collect();
-                    self.by_prefix.entry(key.into()).or_default().push(id);
+            match (key_of(&matchers[0]), matchers.get(1).and_then(key_of)) {
+                (Some(first), Some(second)) => {
+                    let list = &mut self.by_pair[first as usize];
+                    let at = list.partition_point(|&(k, _)| k <= second);
+                    list.insert(at, (second, id));
                 }
-                Matcher::Any => {
-                    return lerr(
-                        line,
-                        format!("[cues.{name}] pattern «{source}» starts with `_`"),
-                    );
-                }
+                (Some(first), None) => self.by_first[first as usize].push(id),
+                (None, _) => match &matchers[0] {
+                    Matcher::Prefix(p) => match cyrillic_pair(p) {
+                        Some(i) => self.by_prefix_ru[i].push(id),
+                        None => {
+                            let key: String = p.chars().take(2).collect();
+                            self.by_prefix_other.entry(key.into()).or_default().push(id);
+                        }
+                    },
+                    _ => {
+                        return lerr(
+                            line,
+                            format!("[cues.{name}] pattern «{source}» starts with `_`"),
+                        );
+                    }
+                },
             }
             self.patterns.push(Pattern { group, matchers });
         }
@@ -534,53 +557,41 @@ impl Lexicon {
 
     /// Matches the cue patterns and combos against `a`.
     pub(crate) fn match_cues(&self, a: &Analysis) -> Cues {
-        const NONE: u32 = u32::MAX;
-        // Each word's stem and exact form as vocabulary ids (NONE when no pattern uses them).
-        let ids: Vec<(u32, u32)> = a
+        // Each word's key id (NO_KEY when no pattern uses it): one lookup per word.
+        let keys: Vec<u32> = a
             .words
             .iter()
-            .map(|w| {
-                let stem = a
-                    .stem(w)
-                    .and_then(|s| self.vocab.get(s))
-                    .copied()
-                    .unwrap_or(NONE);
-                let exact = self.vocab.get(a.exact(w)).copied().unwrap_or(NONE);
-                (stem, exact)
-            })
+            .map(|w| self.vocab.key(a.stem(w), a.exact(w)))
             .collect();
         let mut matches = Vec::new();
-        for (i, &(stem, exact)) in ids.iter().enumerate() {
-            if let Some(p) = self.by_stem.get(stem as usize) {
-                self.try_patterns(a, &ids, i, p, &mut matches);
+        for (i, &key) in keys.iter().enumerate() {
+            if key != NO_KEY {
+                if let Some(p) = self.by_first.get(key as usize) {
+                    self.try_patterns(a, &keys, i, p.iter().copied(), &mut matches);
+                }
+                if let (Some(pairs), Some(&next)) =
+                    (self.by_pair.get(key as usize), keys.get(i + 1))
+                    && next != NO_KEY
+                    && !pairs.is_empty()
+                {
+                    let from = pairs.partition_point(|&(k, _)| k < next);
+                    let hits = pairs[from..].iter().take_while(|&&(k, _)| k == next);
+                    self.try_patterns(a, &keys, i, hits.map(|&(_, p)| p), &mut matches);
+                }
             }
-            if let Some(p) = self.by_exact.get(exact as usize) {
-                self.try_patterns(a, &ids, i, p, &mut matches);
-            }
-            if let Some(&(stem2, exact2)) = ids.get(i + 1)
-                && (stem != NONE || exact != NONE)
-                && (stem2 != NONE || exact2 != NONE)
+            let word = a.exact(&a.words[i]);
+            let prefixed = match cyrillic_pair(word) {
+                Some(ix) => self.by_prefix_ru.get(ix),
+                None if self.by_prefix_other.is_empty() => None,
+                None => {
+                    let end = word.char_indices().nth(2).map_or(word.len(), |(e, _)| e);
+                    self.by_prefix_other.get(word.get(..end).unwrap_or(word))
+                }
+            };
+            if let Some(p) = prefixed
+                && !p.is_empty()
             {
-                for first in [(false, stem), (true, exact)] {
-                    for second in [(false, stem2), (true, exact2)] {
-                        if first.1 == NONE || second.1 == NONE {
-                            continue;
-                        }
-                        if let Some(p) = self.by_pair.get(&pair_key(first, second)) {
-                            self.try_patterns(a, &ids, i, p, &mut matches);
-                        }
-                    }
-                }
-            }
-            if !self.by_prefix.is_empty() {
-                let word = a.exact(&a.words[i]);
-                let key = word
-                    .char_indices()
-                    .nth(2)
-                    .map_or(word, |(end, _)| &word[..end]);
-                if let Some(p) = self.by_prefix.get(key) {
-                    self.try_patterns(a, &ids, i, p, &mut matches);
-                }
+                self.try_patterns(a, &keys, i, p.iter().copied(), &mut matches);
             }
         }
         matches.sort_unstable();
@@ -610,30 +621,30 @@ impl Lexicon {
     fn try_patterns(
         &self,
         a: &Analysis,
-        ids: &[(u32, u32)],
+        keys: &[u32],
         at: usize,
-        pats: &[u32],
+        patterns: impl Iterator<Item = u32>,
         out: &mut Vec<Match>,
     ) {
-        for &id in pats {
+        for id in patterns {
             let Some(p) = self.patterns.get(id as usize) else {
                 continue;
             };
             let n = p.matchers.len();
-            let Some(words) = ids.get(at..at + n) else {
+            let Some(ks) = keys.get(at..at + n) else {
                 continue;
             };
-            let ok =
-                p.matchers
-                    .iter()
-                    .zip(words)
-                    .enumerate()
-                    .all(|(j, (m, &(stem, exact)))| match m {
-                        Matcher::Stem(s) => stem == *s,
-                        Matcher::Exact(s) => exact == *s,
-                        Matcher::Prefix(s) => a.exact(&a.words[at + j]).starts_with(&**s),
-                        Matcher::Any => true,
-                    });
+            let ok = p
+                .matchers
+                .iter()
+                .zip(ks)
+                .enumerate()
+                .all(|(j, (m, &key))| match m {
+                    Matcher::Key(k) => key == *k,
+                    Matcher::KeyExact(k, e) => key == *k && a.exact(&a.words[at + j]) == &**e,
+                    Matcher::Prefix(s) => a.exact(&a.words[at + j]).starts_with(&**s),
+                    Matcher::Any => true,
+                });
             if ok {
                 out.push(Match {
                     group: p.group,
@@ -691,12 +702,8 @@ fn valid_name(name: &str) -> bool {
 fn compile_pattern(
     source: &str,
     analyzers: &Analyzers,
-    vocab: &mut FnvMap<Box<str>, u32>,
+    vocab: &mut Vocab,
 ) -> Result<Vec<Matcher>, String> {
-    let mut intern = |w: &str| -> u32 {
-        let next = vocab.len() as u32;
-        *vocab.entry(w.into()).or_insert(next)
-    };
     let mut out = Vec::new();
     for chunk in source.split_whitespace() {
         if chunk == "_" {
@@ -722,13 +729,16 @@ fn compile_pattern(
                     return Err(format!("prefix `{chunk}` is shorter than two letters"));
                 }
                 out.push(Matcher::Prefix(w.into()));
-            } else if exact_only {
-                out.push(Matcher::Exact(intern(&w)));
-            } else {
-                match analyzers.analyze(&w).into_iter().next() {
-                    Some(stem) => out.push(Matcher::Stem(intern(&stem))),
-                    None => out.push(Matcher::Exact(intern(&w))),
+                continue;
+            }
+            // The word's key as a text word would have it: its stem, or for a stop word its
+            // exact form.
+            match analyzers.analyze(&w).into_iter().next() {
+                Some(stem) if exact_only => {
+                    out.push(Matcher::KeyExact(vocab.intern(&stem, false), w.into()));
                 }
+                Some(stem) => out.push(Matcher::Key(vocab.intern(&stem, false))),
+                None => out.push(Matcher::Key(vocab.intern(&w, true))),
             }
         }
     }

@@ -36,19 +36,35 @@ type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 static FEATURE_KEYS: std::sync::LazyLock<[u64; Feature::ALL.len()]> =
     std::sync::LazyLock::new(|| Feature::ALL.map(|f| hash_parts(&["f", f.name()])));
 
-/// The model key of a feature name given as its space-separated parts (`["b", "ям",
-/// "дорог"]` for `b ям дорог`). Stable across runs and platforms (saved models use names,
-/// and keys are recomputed on load).
-pub(crate) fn hash_parts(parts: &[&str]) -> u64 {
-    let mut h: u64 = 0x243f_6a88_85a3_08d3;
-    for p in parts {
-        h = super::lexicon::fx_bytes(h, p.as_bytes());
-        h = h.rotate_left(7) ^ 0x20;
+/// The hash of one part of a feature name.
+#[inline]
+fn part_hash(part: &str) -> u64 {
+    super::lexicon::fx_bytes(0x243f_6a88_85a3_08d3, part.as_bytes())
+}
+
+/// The model key of a feature name from its parts' hashes.
+#[inline]
+fn combine(parts: &[u64]) -> u64 {
+    let mut h: u64 = 0x1319_8a2e_0370_7344;
+    for &p in parts {
+        h = (h.rotate_left(5) ^ p).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
-    // A final mix so that the low bits are well spread for the identity hasher.
+    // A final mix so that all bits are well spread for the identity hasher and the filter.
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^ (h >> 33)
+}
+
+/// The model key of a feature name given as its space-separated parts (`["b", "ям",
+/// "дорог"]` for `b ям дорог`). Stable across runs and platforms (saved models store names;
+/// keys are recomputed on load).
+pub(crate) fn hash_parts(parts: &[&str]) -> u64 {
+    let mut hashes = [0u64; 4];
+    let n = parts.len().min(4);
+    for (h, p) in hashes.iter_mut().zip(parts) {
+        *h = part_hash(p);
+    }
+    combine(&hashes[..n])
 }
 
 /// Calls `sink(hash, value, parts)` for every model feature of a post. `parts` joined with a
@@ -65,15 +81,17 @@ pub(crate) fn features(
     let n = a.stems.len() + mains.saturating_sub(1);
     if n > 0 {
         let value = 1.0 / (n as f32).sqrt();
-        let mut prev: Option<&str> = None;
+        let (tag_w, tag_b) = (part_hash("w"), part_hash("b"));
+        let mut prev: Option<(&str, u64)> = None;
         for (range, main) in &a.stems {
             let s = a.slice(range.clone());
-            sink(hash_parts(&["w", s]), value, &["w", s]);
+            let hs = part_hash(s);
+            sink(combine(&[tag_w, hs]), value, &["w", s]);
             if *main {
-                if let Some(p) = prev {
-                    sink(hash_parts(&["b", p, s]), value, &["b", p, s]);
+                if let Some((p, hp)) = prev {
+                    sink(combine(&[tag_b, hp, hs]), value, &["b", p, s]);
                 }
-                prev = Some(s);
+                prev = Some((s, hs));
             }
         }
     }
@@ -149,6 +167,65 @@ pub(crate) struct Model {
     pub bias: Weights,
     weights: IdMap<Weights>,
     names: IdMap<Box<str>>,
+    /// One bit per `FILTER_BITS` hash bucket, set for the keys in `weights`: most features
+    /// of a new post (rare words, bigrams) are unknown and skipped here, without probing the
+    /// map.
+    filter: Vec<u64>,
+}
+
+const FILTER_BITS: usize = 1 << 16;
+
+fn filter_bit(h: u64) -> (usize, u64) {
+    let b = (h >> 40) as usize & (FILTER_BITS - 1);
+    (b / 64, 1u64 << (b % 64))
+}
+
+fn build_filter(weights: &IdMap<Weights>) -> Vec<u64> {
+    let mut f = vec![0u64; FILTER_BITS / 64];
+    for h in weights.keys() {
+        let (i, bit) = filter_bit(*h);
+        f[i] |= bit;
+    }
+    f
+}
+
+/// Pushes a non-negative number with two decimals (`1.25`), without the formatting machinery.
+fn push_hundredths(out: &mut String, x: f32) {
+    let v = (x.max(0.0) * 100.0).round().min(1e9) as u64;
+    let (int, frac) = (v / 100, v % 100);
+    let mut digits = [0u8; 20];
+    let mut n = 0;
+    let mut i = int;
+    loop {
+        digits[n] = b'0' + (i % 10) as u8;
+        n += 1;
+        i /= 10;
+        if i == 0 {
+            break;
+        }
+    }
+    for &d in digits[..n].iter().rev() {
+        out.push(char::from(d));
+    }
+    out.push('.');
+    out.push(char::from(b'0' + (frac / 10) as u8));
+    out.push(char::from(b'0' + (frac % 10) as u8));
+}
+
+#[cfg(test)]
+#[test]
+fn hundredths() {
+    for (x, s) in [
+        (0.0, "0.00"),
+        (0.424, "0.42"),
+        (1.004, "1.00"),
+        (12.345, "12.35"),
+        (-1.0, "0.00"),
+    ] {
+        let mut out = String::new();
+        push_hundredths(&mut out, x);
+        assert_eq!(out, s);
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -254,8 +331,19 @@ impl Model {
         names.retain(|h, _| weights.contains_key(h));
         Model {
             bias,
+            filter: build_filter(&weights),
             weights,
             names,
+        }
+    }
+
+    #[inline]
+    fn weight(&self, h: u64) -> Option<&Weights> {
+        let (i, bit) = filter_bit(h);
+        if self.filter.get(i).is_some_and(|w| w & bit != 0) {
+            self.weights.get(&h)
+        } else {
+            None
         }
     }
 
@@ -273,7 +361,7 @@ impl Model {
         }
         let mut seen = Vec::with_capacity(a.stems.len() * 2);
         features(a, cues, lex, |h, x, _| {
-            if let Some(w) = self.weights.get(&h) {
+            if let Some(w) = self.weight(h) {
                 for (l, wk) in logits.iter_mut().zip(w) {
                     *l += wk * x;
                 }
@@ -310,13 +398,30 @@ impl Model {
             .filter_map(|(c, h)| {
                 let name = self.names.get(&h)?;
                 let (tag, rest) = name.split_once(' ').unwrap_or(("", name));
-                let what = match tag {
-                    "w" | "b" => format!("«{rest}»"),
-                    "c" => format!("cue {rest}"),
-                    "f" => format!("feature {rest}"),
-                    _ => format!("combo {rest}"),
-                };
-                Some(format!("model: {what} +{c:.2}"))
+                let mut r = String::with_capacity(rest.len() + 24);
+                r.push_str("model: ");
+                match tag {
+                    "w" | "b" => {
+                        r.push('«');
+                        r.push_str(rest);
+                        r.push('»');
+                    }
+                    "c" => {
+                        r.push_str("cue ");
+                        r.push_str(rest);
+                    }
+                    "f" => {
+                        r.push_str("feature ");
+                        r.push_str(rest);
+                    }
+                    _ => {
+                        r.push_str("combo ");
+                        r.push_str(rest);
+                    }
+                }
+                r.push_str(" +");
+                push_hundredths(&mut r, c);
+                Some(r)
             })
             .collect()
     }
@@ -384,6 +489,7 @@ impl Model {
         }
         Ok(Model {
             bias,
+            filter: build_filter(&weights),
             weights,
             names,
         })

@@ -1,5 +1,6 @@
-//! One post prepared for cue matching and the model: cleaned text, its words (exact form and
-//! stem, joined by byte offset) and its shape features.
+//! One post prepared for cue matching and the model: the cleaned text, its words (each with
+//! its lowercase form and, unless it is a stop word, the analyzer's stem), all the analyzer's
+//! stems, and the shape features (question marks, phone numbers, links…).
 
 use std::ops::Range;
 
@@ -92,7 +93,7 @@ impl Feature {
 /// One word of the cleaned text.
 #[derive(Debug, Clone)]
 pub(crate) struct Word {
-    /// Byte range in [`Analysis::text`].
+    /// Byte range in the cleaned text.
     pub span: Range<usize>,
     /// Lowercase, ё-folded form: a range in [`Analysis::buf`].
     pub exact: Range<usize>,
@@ -109,7 +110,7 @@ pub(crate) struct Analysis {
     pub buf: String,
     pub words: Vec<Word>,
     /// All stems the analyzer produced (main stems and abbreviation expansions), as ranges
-    /// in `buf`, in order; `main[i]` tells whether the stem is a word's main stem.
+    /// in `buf`, in order, each flagged `true` when it is a word's main stem.
     pub stems: Vec<(Range<usize>, bool)>,
     /// Number of words with a letter.
     pub letter_words: usize,
@@ -155,7 +156,13 @@ impl Analysis {
 fn is_letter(c: char) -> bool {
     match c {
         'a'..='z' | 'A'..='Z' | 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё' => true,
-        '\0'..='\u{7f}' => false,
+        // ASCII, and the punctuation and symbols common in posts («», —, №, arrows, …).
+        '\0'..='\u{7f}'
+        | '\u{a0}'..='\u{a9}'
+        | '\u{ab}'..='\u{b4}'
+        | '\u{b6}'..='\u{b9}'
+        | '\u{bb}'..='\u{bf}'
+        | '\u{2000}'..='\u{2bff}' => false,
         _ => c.is_alphabetic(),
     }
 }
@@ -424,6 +431,21 @@ fn is_alnum(c: char) -> bool {
 
 /// Pushes the lowercase, ё-folded form of `word`.
 fn push_lower(word: &str, out: &mut String) {
+    // Fast path: lowercase ASCII and lowercase Russian (UTF-8 lead bytes D0 with a
+    // continuation from B0, or D1 followed by 80–8F: а–я; ё, D1 91, is folded below).
+    let b = word.as_bytes();
+    let plain = b.iter().enumerate().all(|(i, &x)| match x {
+        b'A'..=b'Z' => false,
+        0..=0x7f => true,
+        0xd0 => b.get(i + 1).is_some_and(|&n| n >= 0xb0),
+        0xd1 => b.get(i + 1).is_some_and(|&n| n <= 0x8f),
+        0x80..=0xbf => true,
+        _ => false,
+    });
+    if plain {
+        out.push_str(word);
+        return;
+    }
     for c in word.chars() {
         match c {
             'A'..='Z' => out.push(c.to_ascii_lowercase()),

@@ -642,4 +642,3 @@ async fn windows_1251_pages_are_decoded() {
         page.text
     );
 }
-

@@ -1,0 +1,324 @@
+//! `otklik collect`: poll the collector sources (once, or on their schedules), store what they
+//! bring, classify the new posts and turn complaints into routed messages.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use otklik_classify::monitor::PostAnalyzer;
+use otklik_classify::territory::{RegionDictionary, TerritoryDetector};
+use otklik_collect::http::HttpClient;
+use otklik_collect::schedule::Schedule;
+use otklik_pipeline::config::process_env;
+use otklik_pipeline::{
+    Analyst, AnalystReport, AnalystSettings, CollectConfig, Collector, CollectorSettings,
+    ScheduledSource, Scheduler, SchedulerSettings, format_time,
+};
+use otklik_store::Store;
+
+use crate::config::Config;
+
+/// `otklik collect …`
+#[derive(Debug, clap::Args)]
+pub struct CollectArgs {
+    /// Poll every enabled source once, analyse the new posts and exit. Without it the sources
+    /// run on their cron schedules until Ctrl+C.
+    #[arg(long)]
+    pub once: bool,
+    /// Only this source (by name).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Shared pipeline settings.
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+/// Settings shared by the commands that run collectors.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PipelineArgs {
+    /// Collector settings per source (default: `collect.toml` in the data directory, if any).
+    #[arg(long, env = "OTKLIK_COLLECT_CONFIG", value_name = "FILE")]
+    pub collect_config: Option<PathBuf>,
+    /// Extra region-specific routing file(s).
+    #[arg(long, value_name = "FILE")]
+    pub routing: Vec<PathBuf>,
+    /// Region dictionary directory (default: `dictionaries/<region code>` when present).
+    #[arg(long, value_name = "DIR")]
+    pub dictionary: Option<PathBuf>,
+    /// Classifier confidence (0..1) below which a complaint's message stays in moderation.
+    #[arg(long, default_value_t = 0.5)]
+    pub min_confidence: f32,
+}
+
+/// Opens (and migrates) the configured database.
+pub(crate) async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(&cfg.database_url())
+        .await
+        .context("cannot open the database")?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
+    Ok(store)
+}
+
+/// The collector configuration: the given file (which must exist), else
+/// `DATA_DIR/collect.toml` when present, else empty.
+pub(crate) fn load_collect_config(
+    cfg: &Config,
+    path: Option<&Path>,
+) -> anyhow::Result<(CollectConfig, Option<PathBuf>)> {
+    let path = match path {
+        Some(p) => Some(p.to_path_buf()),
+        None => Some(cfg.data_dir.join("collect.toml")).filter(|p| p.exists()),
+    };
+    match path {
+        Some(p) => {
+            let c = CollectConfig::load(&p, &process_env).map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok((c, Some(p)))
+        }
+        None => Ok((CollectConfig::default(), None)),
+    }
+}
+
+/// The rules directory with the configured and the extra region routing.
+fn load_rules(cfg: &Config, extra: &[PathBuf]) -> anyhow::Result<otklik_rules::RulesDir> {
+    let mut rules =
+        otklik_rules::RulesDir::load(&cfg.rules_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for path in cfg.region_routing.iter().chain(extra) {
+        rules
+            .add_routing_file(path)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok(rules)
+}
+
+/// Builds the analyst: keyword rules, territories of the store with the region dictionary,
+/// the learned model of the data directory when there is one, and the router.
+pub(crate) async fn build_analyst(
+    cfg: &Config,
+    store: &Store,
+    args: &PipelineArgs,
+) -> anyhow::Result<Analyst> {
+    let rules = load_rules(cfg, &args.routing)?;
+    let mut analyzer = PostAnalyzer::from_rules(&rules).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let entries = otklik_pipeline::territory_entries(store).await?;
+    if !entries.is_empty() {
+        let region = entries
+            .iter()
+            .find(|t| t.parent.is_none())
+            .map(|t| t.code.clone());
+        let dict_dir = args.dictionary.clone().or_else(|| {
+            let code = region?;
+            let candidates = [
+                PathBuf::from("dictionaries").join(&code),
+                cfg.rules_dir.join("..").join("dictionaries").join(&code),
+            ];
+            candidates.into_iter().find(|p| p.is_dir())
+        });
+        let dictionary = match &dict_dir {
+            Some(d) => RegionDictionary::load(d)
+                .map_err(|e| anyhow::anyhow!("region dictionary {}: {e}", d.display()))?,
+            None => RegionDictionary::default(),
+        };
+        tracing::debug!(dictionary = ?dict_dir, territories = entries.len(), "territory detector");
+        let detector =
+            TerritoryDetector::new(entries, &dictionary).map_err(|e| anyhow::anyhow!("{e}"))?;
+        analyzer = analyzer.with_territories(detector);
+    }
+    let model_dir = cfg.data_dir.join("classifier");
+    if model_dir.is_dir() {
+        match otklik_classify::Classifier::load(&model_dir) {
+            Ok(model) => analyzer = analyzer.with_model(model),
+            Err(e) => {
+                tracing::warn!(dir = %model_dir.display(), error = %e, "learned model not loaded; rules only")
+            }
+        }
+    }
+    let directory =
+        otklik_route::Directory::new(store.territories().await?, store.organisations().await?);
+    let router = otklik_route::Router::new(rules.routing(), rules.tree(), directory)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Analyst::new(
+        store.clone(),
+        analyzer,
+        router,
+        rules.tree().clone(),
+        AnalystSettings {
+            min_confidence: args.min_confidence,
+            ..AnalystSettings::default()
+        },
+    ))
+}
+
+/// `otklik collect`.
+pub async fn run(cfg: &Config, args: CollectArgs) -> anyhow::Result<ExitCode> {
+    let store = open_store(cfg).await?;
+    let (collect_cfg, path) = load_collect_config(cfg, args.pipeline.collect_config.as_deref())?;
+    if let Some(p) = &path {
+        tracing::info!(file = %p.display(), "collector settings loaded");
+    }
+    let analyst = build_analyst(cfg, &store, &args.pipeline).await?;
+    let http = HttpClient::new(collect_cfg.http.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut health = store.source_health().await?;
+    if let Some(name) = &args.source {
+        health.retain(|h| &h.source.name == name);
+        if health.is_empty() {
+            anyhow::bail!("no source named «{name}» (see `otklik sources list`)");
+        }
+    } else {
+        health.retain(|h| h.source.enabled);
+    }
+    if args.once {
+        once(&store, &collect_cfg, &http, &analyst, health).await
+    } else {
+        scheduled(store, &collect_cfg, &http, analyst, health).await
+    }
+}
+
+async fn once(
+    store: &Store,
+    collect_cfg: &CollectConfig,
+    http: &HttpClient,
+    analyst: &Analyst,
+    health: Vec<otklik_store::SourceHealth>,
+) -> anyhow::Result<ExitCode> {
+    let collector = Collector::new(store.clone(), CollectorSettings::default());
+    let bar = indicatif::ProgressBar::new(health.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut rows = Vec::new();
+    let mut failed = 0usize;
+    for h in &health {
+        bar.set_message(h.source.name.clone());
+        let schedule = Schedule::parse(&h.source.schedule).ok();
+        let built = collect_cfg
+            .config_for(&h.source, &process_env)
+            .and_then(|c| Ok(c.build(http)?));
+        let row = match built {
+            Err(e) => {
+                failed += 1;
+                let msg = e.to_string();
+                store
+                    .record_source_error(h.source.id, &msg, otklik_pipeline::now())
+                    .await?;
+                (h.source.name.clone(), 0, 0, 0, format!("error: {msg}"))
+            }
+            Ok(source) => {
+                let r = collector
+                    .run_source(
+                        h,
+                        source.as_ref(),
+                        schedule.as_ref(),
+                        otklik_pipeline::now(),
+                    )
+                    .await?;
+                let status = if let Some(e) = &r.error {
+                    failed += 1;
+                    format!("error: {e}")
+                } else if let Some(s) = &r.skipped {
+                    format!("skipped: {s}")
+                } else {
+                    "ok".to_owned()
+                };
+                (r.source, r.items, r.inserted, r.updated, status)
+            }
+        };
+        rows.push(row);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let width = rows
+        .iter()
+        .map(|r| r.0.chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    println!(
+        "{:width$}  {:>5}  {:>5}  {:>7}  status",
+        "source", "items", "new", "updated"
+    );
+    for (name, items, new, updated, status) in &rows {
+        println!("{name:width$}  {items:>5}  {new:>5}  {updated:>7}  {status}");
+    }
+    let report = analyst.run_once(otklik_pipeline::now()).await?;
+    print_analysis(&report);
+    Ok(if failed > 0 {
+        println!("{failed} source(s) failed; see `otklik sources list`");
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_analysis(r: &AnalystReport) {
+    println!(
+        "analysed {} new post(s): complaints found {}, messages created {} ({} left in moderation), without category {}",
+        r.analysed, r.complaints, r.messages_created, r.in_moderation, r.unrouted
+    );
+    for p in r.posts.iter().filter(|p| p.is_complaint) {
+        let msg = p
+            .message
+            .map_or_else(|| "no message".to_owned(), |m| format!("message {m}"));
+        println!(
+            "  post {} → {msg}: {} / {} / confidence {:.2}{}",
+            p.post,
+            p.subcategory.as_deref().unwrap_or("?"),
+            p.territory.as_deref().unwrap_or("?"),
+            p.confidence,
+            if p.in_moderation { " (moderation)" } else { "" }
+        );
+    }
+}
+
+async fn scheduled(
+    store: Store,
+    collect_cfg: &CollectConfig,
+    http: &HttpClient,
+    analyst: Analyst,
+    health: Vec<otklik_store::SourceHealth>,
+) -> anyhow::Result<ExitCode> {
+    let mut sources = Vec::new();
+    for h in health {
+        let schedule = Schedule::parse(&h.source.schedule)
+            .map_err(|e| anyhow::anyhow!("source «{}»: {e}", h.source.name))?
+            .with_jitter(std::time::Duration::from_secs(10));
+        let source = collect_cfg
+            .config_for(&h.source, &process_env)
+            .and_then(|c| Ok(c.build(http)?))
+            .map_err(|e| anyhow::anyhow!("source «{}»: {e}", h.source.name))?;
+        sources.push(ScheduledSource {
+            id: h.source.id,
+            name: h.source.name.clone(),
+            schedule,
+            source: Arc::from(source),
+        });
+    }
+    let n = sources.len();
+    let mut scheduler =
+        Scheduler::new(store.clone(), sources, SchedulerSettings::default()).with_analyst(analyst);
+    if let Some(token) = process_env(otklik_pipeline::config::ENV_VK_TOKEN) {
+        let base = process_env("OTKLIK_VK_API_URL")
+            .unwrap_or_else(|| otklik_pipeline::VkReplySender::DEFAULT_BASE_URL.to_owned());
+        let sender = otklik_pipeline::VkReplySender::new(base, token)?;
+        scheduler = scheduler.with_replier(otklik_pipeline::Replier::new(
+            store,
+            Arc::new(sender),
+            otklik_pipeline::ReplierSettings::default(),
+        ));
+    }
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    println!(
+        "collecting from {n} source(s) on their schedules since {} (Ctrl+C to stop)",
+        format_time(otklik_pipeline::now())
+    );
+    let run = tokio::spawn(scheduler.run(rx));
+    let _ = tokio::signal::ctrl_c().await;
+    println!("stopping: finishing the pages in hand…");
+    let _ = tx.send(true);
+    run.await.context("pipeline task")??;
+    Ok(ExitCode::SUCCESS)
+}

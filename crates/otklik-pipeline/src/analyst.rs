@@ -1,0 +1,343 @@
+//! [`Analyst`]: unclassified posts → [`PostAnalyzer`] → classification stored; complaints
+//! become routed workflow messages (idempotency key `post:<id>`).
+
+use std::collections::HashMap;
+
+use otklik_classify::monitor::{PostAnalysis, PostAnalyzer};
+use otklik_classify::territory::TerritoryEntry;
+use otklik_domain::{
+    CategoryTree, Channel, EntityKind, MessageId, MessageStatus, NewAuditEvent, NewMessage, PostId,
+    SourceId, SubcategoryId, TerritoryId, Timestamp, Transition,
+};
+use otklik_route::{RouteRequest, Router};
+use otklik_store::{Classification, MessageChange, PostDetails, PostKind, Store, StoreError};
+
+use crate::{PipelineError, telemetry};
+
+/// How the analyst decides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalystSettings {
+    /// Confidence (0..=1) at or above which a complaint's message is accepted automatically
+    /// (moderation skipped); below it the message stays in moderation.
+    pub min_confidence: f32,
+    /// Posts fetched per round.
+    pub batch_size: i64,
+}
+
+impl Default for AnalystSettings {
+    fn default() -> Self {
+        Self {
+            min_confidence: 0.5,
+            batch_size: 200,
+        }
+    }
+}
+
+/// What became of one post.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysedPost {
+    /// The post.
+    pub post: PostId,
+    /// Its source.
+    pub source: SourceId,
+    /// The classifier's kind.
+    pub kind: PostKind,
+    /// A complaint.
+    pub is_complaint: bool,
+    /// Subcategory, when one was found.
+    pub subcategory: Option<String>,
+    /// Territory code, when one was found.
+    pub territory: Option<String>,
+    /// Confidence 0..=1.
+    pub confidence: f32,
+    /// The message created (or found again) for a complaint.
+    pub message: Option<MessageId>,
+    /// The message was left in moderation (low confidence or no executor).
+    pub in_moderation: bool,
+}
+
+/// What one [`Analyst::run_once`] did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AnalystReport {
+    /// Posts classified.
+    pub analysed: u64,
+    /// Of them, complaints.
+    pub complaints: u64,
+    /// Messages created.
+    pub messages_created: u64,
+    /// Of them, left in moderation.
+    pub in_moderation: u64,
+    /// Complaints with no subcategory: classified, no message.
+    pub unrouted: u64,
+    /// Every post, in the order analysed.
+    pub posts: Vec<AnalysedPost>,
+}
+
+/// Territory entries for the territory detector, from the store's territories (parent ids
+/// mapped to codes).
+pub async fn territory_entries(store: &Store) -> Result<Vec<TerritoryEntry>, PipelineError> {
+    let territories = store.territories().await?;
+    let code_of: HashMap<TerritoryId, String> =
+        territories.iter().map(|t| (t.id, t.code.clone())).collect();
+    Ok(territories
+        .into_iter()
+        .map(|t| TerritoryEntry {
+            parent: t.parent.and_then(|p| code_of.get(&p).cloned()),
+            code: t.code,
+            kind: t.kind,
+            name: t.name,
+            variants: t.name_variants,
+        })
+        .collect())
+}
+
+/// The analysis step of the pipeline.
+#[derive(Debug)]
+pub struct Analyst {
+    store: Store,
+    analyzer: PostAnalyzer,
+    router: Router,
+    tree: CategoryTree,
+    settings: AnalystSettings,
+    territory_ids: HashMap<String, TerritoryId>,
+    territory_codes: HashMap<TerritoryId, String>,
+}
+
+impl Analyst {
+    /// An analyst over `store`; the router's directory provides the territory codes.
+    pub fn new(
+        store: Store,
+        analyzer: PostAnalyzer,
+        router: Router,
+        tree: CategoryTree,
+        settings: AnalystSettings,
+    ) -> Self {
+        let territories = router.directory().territories();
+        let territory_ids = territories.iter().map(|t| (t.code.clone(), t.id)).collect();
+        let territory_codes = territories.iter().map(|t| (t.id, t.code.clone())).collect();
+        Self {
+            store,
+            analyzer,
+            router,
+            tree,
+            settings,
+            territory_ids,
+            territory_codes,
+        }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &AnalystSettings {
+        &self.settings
+    }
+
+    /// Classifies every post not classified yet, batch after batch, and turns complaints into
+    /// messages. Safe to re-run after a crash: a message is found again by its key.
+    pub async fn run_once(&self, now: Timestamp) -> Result<AnalystReport, PipelineError> {
+        let priors: HashMap<SourceId, String> = self
+            .store
+            .sources()
+            .await?
+            .into_iter()
+            .filter_map(|s| {
+                let code = self.territory_codes.get(&s.territory?)?.clone();
+                Some((s.id, code))
+            })
+            .collect();
+        let mut report = AnalystReport::default();
+        loop {
+            let batch = self
+                .store
+                .posts_to_classify(self.settings.batch_size)
+                .await?;
+            if batch.is_empty() {
+                break;
+            }
+            let n = batch.len();
+            for post in batch {
+                let prior = priors.get(&post.post.source).map(String::as_str);
+                let done = self.analyse_post(&post, prior, now).await?;
+                report.analysed += 1;
+                if done.is_complaint {
+                    report.complaints += 1;
+                    match done.message {
+                        Some(_) => {
+                            report.messages_created += 1;
+                            if done.in_moderation {
+                                report.in_moderation += 1;
+                            }
+                        }
+                        None => report.unrouted += 1,
+                    }
+                }
+                report.posts.push(done);
+            }
+            if i64::try_from(n).unwrap_or(i64::MAX) < self.settings.batch_size {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    async fn analyse_post(
+        &self,
+        post: &PostDetails,
+        prior: Option<&str>,
+        now: Timestamp,
+    ) -> Result<AnalysedPost, PipelineError> {
+        let a = self.analyzer.analyze(&post.post.text, prior);
+        let kind: PostKind = a.kind.as_str().parse().unwrap_or(PostKind::Other);
+        let territory = a
+            .territory()
+            .and_then(|c| self.territory_ids.get(c))
+            .copied();
+        let subcategory = a
+            .subcategory
+            .as_ref()
+            .map(|s| SubcategoryId(s.clone()))
+            .filter(|s| self.tree.subcategory(s).is_some());
+        let confidence_pm = (f64::from(a.confidence.clamp(0.0, 1.0)) * 1000.0).round() as i64;
+        telemetry::analysed(
+            post.post.id.get(),
+            kind.code(),
+            a.is_complaint,
+            a.confidence,
+        );
+        let mut done = AnalysedPost {
+            post: post.post.id,
+            source: post.post.source,
+            kind,
+            is_complaint: a.is_complaint,
+            subcategory: subcategory.as_ref().map(|s| s.0.clone()),
+            territory: a.territory().map(str::to_owned),
+            confidence: a.confidence,
+            message: None,
+            in_moderation: false,
+        };
+        let classification = Classification {
+            kind,
+            is_complaint: a.is_complaint,
+            subcategory: subcategory.clone(),
+            confidence_pm: Some(confidence_pm),
+            territory,
+            classified_at: now,
+        };
+        let message = match (&subcategory, a.is_complaint) {
+            (Some(sub), true) => {
+                let (id, moderation) = self
+                    .create_message(post, sub, territory, confidence_pm, &a, now)
+                    .await?;
+                done.in_moderation = moderation;
+                Some(id)
+            }
+            _ => None,
+        };
+        done.message = message;
+        self.store
+            .record_classification(post.post.id, &classification, message)
+            .await?;
+        Ok(done)
+    }
+
+    /// Creates (or finds again) the message of a complaint, routes it and, when confident,
+    /// accepts it; returns it and whether it stays in moderation.
+    async fn create_message(
+        &self,
+        post: &PostDetails,
+        sub: &SubcategoryId,
+        territory: Option<TerritoryId>,
+        confidence_pm: i64,
+        a: &PostAnalysis,
+        now: Timestamp,
+    ) -> Result<(MessageId, bool), PipelineError> {
+        let decision = self.router.route(&RouteRequest {
+            subcategory: sub,
+            territory,
+            submitted_via: None,
+        });
+        let deadline_days = self
+            .tree
+            .subcategory(sub)
+            .map_or(30, |s| i64::from(s.effective_deadline_days()));
+        let new = NewMessage {
+            channel: Channel::SocialNetwork,
+            subcategory: sub.clone(),
+            territory,
+            executor: decision.as_ref().ok().map(|d| d.executor),
+            submitted_via: None,
+            author: None,
+            author_handle: post.post.author.clone(),
+            source_post: Some(post.post.id),
+            text: post.post.text.clone(),
+            address: a.territories.first().and_then(|t| t.street.clone()),
+            confidence_pm: Some(confidence_pm),
+            deadline_at: now.plus_days(deadline_days),
+        };
+        let key = format!("post:{}", post.post.id.get());
+        let msg = self
+            .store
+            .create_message(&new, Some(&key), None, now)
+            .await?;
+        let fresh = msg.version == 1 && msg.status == MessageStatus::Moderation;
+        if !fresh {
+            // Found again after an interrupted run: already routed.
+            return Ok((msg.id, msg.status == MessageStatus::Moderation));
+        }
+        let confident = a.confidence >= self.settings.min_confidence;
+        let (route, executor) = match &decision {
+            Ok(d) => (d.reason.explain_ru(), Some(d.executor.get())),
+            Err(e) => (format!("маршрут не найден: {e}"), None),
+        };
+        let moderation = !confident || executor.is_none();
+        let why_moderation = if executor.is_none() {
+            Some("нет исполнителя: требуется ручная маршрутизация".to_owned())
+        } else if !confident {
+            Some(format!(
+                "низкая уверенность классификатора: {:.2} < {:.2}, требуется модерация",
+                a.confidence, self.settings.min_confidence
+            ))
+        } else {
+            None
+        };
+        let detail = serde_json::json!({
+            "post": post.post.id.get(),
+            "url": post.post.url,
+            "executor": executor,
+            "reason": route,
+            "confidence": a.confidence,
+            "threshold": self.settings.min_confidence,
+            "moderation": why_moderation,
+            "territory": a.territory(),
+            "explanation": a.explanation,
+        });
+        self.store
+            .record_audit(&NewAuditEvent {
+                actor: None,
+                entity: EntityKind::Message,
+                entity_id: msg.id.get(),
+                action: "routed".into(),
+                detail: detail.to_string(),
+                at: now,
+            })
+            .await?;
+        if !moderation {
+            match self
+                .store
+                .transition_message(
+                    msg.id,
+                    msg.version,
+                    Transition::Accept,
+                    MessageChange::default(),
+                    None,
+                    now,
+                )
+                .await
+            {
+                Ok(_) | Err(StoreError::Conflict { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        telemetry::message_created(post.post.id.get(), msg.id.get(), &sub.0, moderation);
+        Ok((msg.id, moderation))
+    }
+}
