@@ -276,6 +276,17 @@ impl fmt::Debug for Classifier {
 /// (example id, label, BM25 score, snippet).
 type Neighbour = (u64, String, f32, String);
 
+/// Everything scoring one text produced, kept for the explanation.
+struct Scored {
+    raw: Raw,
+    neighbours: Vec<Neighbour>,
+    /// The text's feature vector.
+    x: Sparse,
+    tokens: Vec<String>,
+    /// Keyword-rule hits used as features.
+    hits: Vec<(String, f32)>,
+}
+
 /// Raw scorer outputs for one text: kNN distribution, linear scores.
 struct Raw {
     knn: Vec<f32>,
@@ -461,7 +472,7 @@ impl Classifier {
                 let Some(y) = self.model.labels.iter().position(|l| l == label) else {
                     continue;
                 };
-                let raw = sub.raw(text, None)?.0;
+                let raw = sub.raw(text, None)?.raw;
                 // Re-index the sub-model's label order to ours.
                 let mut knn = vec![0.0; self.model.labels.len()];
                 let mut linear = vec![-1.0e3; self.model.labels.len()];
@@ -531,11 +542,7 @@ impl Classifier {
     }
 
     /// kNN distribution and linear scores for a cleaned text; with `explain`, the neighbours.
-    fn raw(
-        &self,
-        text: &str,
-        explain: Option<usize>,
-    ) -> Result<(Raw, Vec<Neighbour>, Sparse, Vec<String>)> {
+    fn raw(&self, text: &str, explain: Option<usize>) -> Result<Scored> {
         let (tokens, hits) = analyse(&self.analyzers, self.options.rules.as_deref(), text);
         let n = self.model.labels.len();
         let mut knn = vec![0.0f32; n];
@@ -605,13 +612,19 @@ impl Classifier {
                 .vectorize_text(text, &tokens, &as_refs(&hits), &mut s)
         });
         let linear = self.model.scores(&x);
-        Ok((Raw { knn, linear }, neighbours, x, tokens))
+        Ok(Scored {
+            raw: Raw { knn, linear },
+            neighbours,
+            x,
+            tokens,
+            hits,
+        })
     }
 
     /// The best label only, without the explanation (the fast path of evaluation).
     pub fn predict_label(&self, text: &str) -> Result<Option<String>> {
         let text = clean_text(text).text;
-        let probs = mix(&self.raw(&text, None)?.0, &self.calibration);
+        let probs = mix(&self.raw(&text, None)?.raw, &self.calibration);
         Ok(argmax(&probs).and_then(|i| self.model.labels.get(i).cloned()))
     }
 
@@ -620,7 +633,7 @@ impl Classifier {
     /// the fitted mixing weight gives them a say.
     pub fn predict(&self, text: &str) -> Result<Prediction> {
         let text = clean_text(text).text;
-        let probs = mix(&self.raw(&text, None)?.0, &self.calibration);
+        let probs = mix(&self.raw(&text, None)?.raw, &self.calibration);
         Ok(Prediction {
             labels: self.top(&probs),
             confidence: 0.0,
@@ -654,8 +667,13 @@ impl Classifier {
     /// model's flattest guess with a low confidence.
     pub fn classify(&self, text: &str) -> Result<Prediction> {
         let text = clean_text(text).text;
-        let (raw, neighbours, _, tokens) =
-            self.raw(&text, Some(self.options.explain_neighbours))?;
+        let Scored {
+            raw,
+            neighbours,
+            x,
+            tokens,
+            hits,
+        } = self.raw(&text, Some(self.options.explain_neighbours))?;
         let probs = mix(&raw, &self.calibration);
         let mut order: Vec<usize> = (0..probs.len()).collect();
         order.sort_by(|&a, &b| {
@@ -672,15 +690,7 @@ impl Classifier {
             .collect();
         let confidence = labels.first().map_or(0.0, |l| l.1.clamp(0.0, 1.0));
         let mut top_features = Vec::new();
-        let (_, hits) = analyse(&self.analyzers, self.options.rules.as_deref(), &text);
-        let hits = as_refs(&hits);
-        let named = self.model.named_features(&text, &tokens, &hits);
-        let x = self.model.vectorize(&self.model.raw_features(
-            &text,
-            &tokens,
-            &hits,
-            &mut Scratch::default(),
-        ));
+        let named = self.model.named_features(&text, &tokens, &as_refs(&hits));
         for &l in order.iter().take(self.options.top_labels.max(1)) {
             let Some(label) = self.model.labels.get(l) else {
                 continue;

@@ -46,6 +46,7 @@ pub mod complaint;
 mod data;
 mod error;
 mod features;
+mod hash;
 pub mod keywords;
 mod linear;
 mod metrics;

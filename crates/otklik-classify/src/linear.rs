@@ -5,37 +5,18 @@
 //! touches one contiguous row per feature present. Features are keyed by stable hashes; the
 //! vocabulary maps a hash to a dense id.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{Read, Write};
 
 use serde::{Deserialize, Serialize};
 
 use crate::data::SplitMix;
 use crate::features::{self, BLOCKS, Block, Feat, FeatureConfig, Scratch, norm_block};
+use crate::hash::IdMap;
 
 /// A sparse feature vector: (feature id, value), sorted by id.
 pub(crate) type Sparse = Vec<(u32, f32)>;
 
-/// The keys are already hashes: pass them through.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-type Vocab = HashMap<u64, u32, BuildHasherDefault<IdHasher>>;
+type Vocab = IdMap<u32>;
 
 /// The model's small parameters (saved as JSON); the arrays go to a binary file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -149,7 +130,7 @@ impl LinearModel {
     /// Builds the vocabulary from training documents, keeping character n-grams and word
     /// bigrams seen in at least `min_df` documents (single words and rule hits always).
     pub(crate) fn build_vocab(&mut self, docs: &[RawFeatures], min_df: u32) {
-        let mut df: HashMap<u64, (u32, u8), BuildHasherDefault<IdHasher>> = HashMap::default();
+        let mut df: IdMap<(u32, u8)> = IdMap::default();
         for d in docs {
             for &(h, b, _) in d {
                 df.entry(h).or_insert((0, b)).0 += 1;

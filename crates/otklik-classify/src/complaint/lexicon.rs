@@ -1,18 +1,10 @@
 //! The cue lexicon: compiled from `complaint.toml`, matched against an [`Analysis`].
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use otklik_text::Analyzers;
 
 use super::text::{Analysis, Feature};
 use super::tomlite::{self, Table, Value};
 use super::{KINDS, PostKind};
-
-/// A fast hash for the short string keys of the pattern index: eight bytes at a time,
-/// rotate-xor-multiply (as in rustc's FxHash).
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Fnv(u64);
 
 const FX_K: u64 = 0x517c_c1b7_2722_0a95;
 
@@ -39,19 +31,7 @@ pub(crate) fn fx_bytes(mut h: u64, bytes: &[u8]) -> u64 {
     h
 }
 
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        self.0 = fx_bytes(self.0, bytes);
-    }
-    fn write_u8(&mut self, b: u8) {
-        self.0 = fx_add(self.0, u64::from(b));
-    }
-}
-
-pub(crate) type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+pub(crate) use crate::hash::FastMap as FnvMap;
 
 /// Per-kind weights, in [`PostKind::ALL`] order.
 pub(crate) type Weights = [f32; KINDS];

@@ -3,34 +3,13 @@
 //! few labels the L2 penalty keeps the weights near zero, so the detector behaves like the
 //! lexicon; with more labels the model corrects it.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use serde::{Deserialize, Serialize};
 
 use super::lexicon::{Cues, Lexicon, Weights};
 use super::text::{Analysis, Feature};
 use super::{KINDS, PostKind};
 
-/// The keys are already hashes.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+use crate::hash::IdMap;
 
 /// The model keys of the shape features (`f NAME`), by [`Feature::index`].
 static FEATURE_KEYS: std::sync::LazyLock<[u64; Feature::ALL.len()]> =

@@ -132,7 +132,6 @@
 //! - `min_score` is compared with the total score (including the category evidence).
 
 mod eval;
-mod hash;
 mod query;
 
 use std::collections::hash_map::Entry as Slot;
@@ -144,7 +143,7 @@ use tantivy::tokenizer::TokenStream;
 
 use crate::error::Result;
 
-use hash::FastMap;
+use crate::hash::FastMap;
 
 /// Score of a fired term (before the entry's boost).
 pub const TERM_WEIGHT: f32 = 1.0;

@@ -2,80 +2,12 @@
 //! casing, dots after abbreviations, hyphens, sentence breaks), the kind words («улица»,
 //! «пос.», «р-н»), prepositions, and a small generator of the inflected forms of a toponym.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, Hasher};
 use std::ops::Range;
 use std::sync::LazyLock;
 
 use super::dict::StreetKind;
 
-/// A fast non-cryptographic hasher (Fx-style) for the detector's maps: keys are short words
-/// from a trusted dictionary, looked up millions of times a second.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct FxBuild;
-
-/// The hasher of [`FxBuild`].
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct FxHasher(u64);
-
-const FX_K: u64 = 0x517c_c1b7_2722_0a95;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(FX_K);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut v = [0u8; 8];
-            v.copy_from_slice(c);
-            self.add(u64::from_le_bytes(v));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut v = [0u8; 8];
-            v[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(v));
-        }
-    }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        let h = self.0;
-        (h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (h >> 32)
-    }
-}
-
-impl BuildHasher for FxBuild {
-    type Hasher = FxHasher;
-    #[inline]
-    fn build_hasher(&self) -> FxHasher {
-        FxHasher::default()
-    }
-}
-
-pub(crate) type FxMap<K, V> = HashMap<K, V, FxBuild>;
-pub(crate) type FxSet<K> = HashSet<K, FxBuild>;
+pub(crate) use crate::hash::{FastMap as FxMap, FastSet as FxSet};
 
 /// What a kind word says about the toponym next to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
