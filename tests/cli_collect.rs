@@ -16,6 +16,8 @@ use crate::support::{data, otklik, run, text};
 struct FakeServer {
     port: u16,
     routes: Arc<Mutex<HashMap<String, (u16, String)>>>,
+    /// (request line, body) of every request.
+    log: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl FakeServer {
@@ -24,6 +26,8 @@ impl FakeServer {
         let port = listener.local_addr().expect("addr").port();
         let routes: Arc<Mutex<HashMap<String, (u16, String)>>> = Arc::default();
         let shared = Arc::clone(&routes);
+        let log: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+        let log_shared = Arc::clone(&log);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
@@ -32,12 +36,24 @@ impl FakeServer {
                 if reader.read_line(&mut line).is_err() {
                     continue;
                 }
+                let mut length = 0usize;
                 loop {
                     let mut h = String::new();
                     if reader.read_line(&mut h).map_or(true, |n| n == 0) || h == "\r\n" {
                         break;
                     }
+                    if let Some((k, v)) = h.split_once(':')
+                        && k.eq_ignore_ascii_case("content-length")
+                    {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
                 }
+                let mut body_in = vec![0u8; length];
+                let _ = std::io::Read::read_exact(&mut reader, &mut body_in);
+                log_shared.lock().expect("lock").push((
+                    line.trim().to_owned(),
+                    String::from_utf8_lossy(&body_in).into_owned(),
+                ));
                 let target = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
                 let path = target.split('?').next().unwrap_or("/").to_owned();
                 let (status, body) = shared
@@ -59,7 +75,7 @@ impl FakeServer {
                 let _ = stream.write_all(body.as_bytes());
             }
         });
-        Self { port, routes }
+        Self { port, routes, log }
     }
 
     fn set(&self, path: &str, status: u16, body: &str) {
@@ -358,5 +374,230 @@ fn communities_import_list_check_export() {
     assert!(
         csv.contains("https://vk.com/severnaya_oblast_official"),
         "{csv}"
+    );
+}
+
+/// A plain HTTP/1.0 GET of `http://host:port/path`; the whole response ("" on errors).
+fn http_get(url: &str) -> String {
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let Ok(mut stream) = std::net::TcpStream::connect(host) else {
+        return String::new();
+    };
+    let _ = write!(stream, "GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n");
+    let mut out = String::new();
+    let _ = std::io::Read::read_to_string(&mut stream, &mut out);
+    out
+}
+
+/// Reads stdout lines until one contains `needle`; that line.
+fn read_until(reader: &mut impl std::io::BufRead, needle: &str) -> String {
+    loop {
+        let mut line = String::new();
+        let n = reader.read_line(&mut line).expect("read stdout");
+        assert!(n > 0, "stdout closed before «{needle}»");
+        if line.contains(needle) {
+            return line;
+        }
+    }
+}
+
+#[test]
+fn scheduler_mode_serves_metrics_and_stops_gracefully_on_sigterm() {
+    let server = FakeServer::start();
+    server.set("/feed.xml", 200, &fixture("feed.xml"));
+    let dir = setup(&server);
+    add_rss(dir.path(), &server);
+    let mut child = otklik(dir.path())
+        .args([
+            "collect",
+            "--routing",
+            "demo/routing.toml",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    read_until(&mut out, "collecting from");
+    let line = read_until(&mut out, "metrics at ");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("url")
+        .to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let metrics = loop {
+        let body = http_get(&url);
+        if body.contains("otklik_posts_collected_total{source=\"rss-seversk\"}")
+            && body.contains("otklik_posts_analysed_total")
+        {
+            break body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no pipeline metrics: {body}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(
+        metrics.contains("otklik_complaints_found_total"),
+        "{metrics}"
+    );
+    let pid = child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status:?}");
+    assert!(snapshot(dir.path()).posts > 0);
+}
+
+#[test]
+fn replies_are_queued_listed_and_delivered_from_the_command_line() {
+    let server = FakeServer::start();
+    server.set(
+        "/method/wall.createComment",
+        200,
+        r#"{"response":{"comment_id":4242}}"#,
+    );
+    let dir = setup(&server);
+    // A complaint collected from a VK wall that became a message.
+    let message = tokio::runtime::Runtime::new().expect("rt").block_on(async {
+        let store = Store::open_data_dir(dir.path()).await.expect("open");
+        let source = store
+            .add_source(
+                &otklik_domain::directory::NewSource {
+                    name: "vk-adm".into(),
+                    network: otklik_domain::Network::Vk,
+                    target: "adm_seversk".into(),
+                    schedule: "0 */10 * * * *".into(),
+                    territory_code: None,
+                    enabled: true,
+                },
+                None,
+                otklik_domain::Timestamp(1_741_000_000_000),
+            )
+            .await
+            .expect("source");
+        let text = "Яма на улице Ленина";
+        store
+            .store_posts(
+                source.id,
+                &[otklik_store::NewPost::new(
+                    otklik_domain::Network::Vk,
+                    "-210000001_5",
+                    text,
+                    otklik_domain::Timestamp(1_741_000_000_000),
+                    "hash-5",
+                )],
+                Some("c"),
+                otklik_domain::Timestamp(1_741_000_000_000),
+            )
+            .await
+            .expect("post");
+        let post = store
+            .post_by_external_id(otklik_domain::Network::Vk, "-210000001_5")
+            .await
+            .expect("get")
+            .expect("post");
+        store
+            .create_message(
+                &otklik_domain::NewMessage {
+                    channel: otklik_domain::Channel::SocialNetwork,
+                    subcategory: otklik_domain::SubcategoryId("roads.potholes".into()),
+                    territory: None,
+                    executor: None,
+                    submitted_via: None,
+                    author: None,
+                    author_handle: None,
+                    source_post: Some(post.id),
+                    text: text.into(),
+                    address: None,
+                    confidence_pm: Some(900),
+                    deadline_at: otklik_domain::Timestamp(1_742_000_000_000),
+                },
+                Some("post:1"),
+                None,
+                otklik_domain::Timestamp(1_741_000_000_000),
+            )
+            .await
+            .expect("message")
+            .id
+    });
+    let m = message.get().to_string();
+
+    let o = run(otklik(dir.path()).args(["replies", "list"]));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("no replies"), "{}", text(&o));
+
+    let queue = |dir: &Path| {
+        run(otklik(dir).args([
+            "replies",
+            "queue",
+            "--message",
+            &m,
+            "--text",
+            "Яму заделают до пятницы",
+        ]))
+    };
+    let o = queue(dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("-210000001_5"), "{}", text(&o));
+    // Queued twice: still one reply (idempotency key answer:<message>).
+    let o = queue(dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(otklik(dir.path()).args(["replies", "list", "--status", "pending"]));
+    let listed = text(&o);
+    assert_eq!(
+        listed.lines().filter(|l| l.contains("pending")).count(),
+        1,
+        "{listed}"
+    );
+
+    // Without a token: refused, nothing sent.
+    let o = run(otklik(dir.path())
+        .args(["replies", "send"])
+        .env_remove("OTKLIK_VK_TOKEN"));
+    assert!(!o.status.success());
+    assert!(text(&o).contains("OTKLIK_VK_TOKEN"), "{}", text(&o));
+
+    let send = |dir: &Path| {
+        run(otklik(dir)
+            .args(["replies", "send"])
+            .env("OTKLIK_VK_TOKEN", "vk1.a.reply-token")
+            .env("OTKLIK_VK_API_URL", server.url("/method/")))
+    };
+    let o = send(dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("replies delivered: 1"), "{}", text(&o));
+    // Delivered exactly once: a second send has nothing to do.
+    let o = send(dir.path());
+    assert!(text(&o).contains("replies delivered: 0"), "{}", text(&o));
+    let calls: Vec<(String, String)> = server
+        .log
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|(l, _)| l.contains("wall.createComment"))
+        .cloned()
+        .collect();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(calls[0].0.starts_with("POST"), "{calls:?}");
+    assert!(calls[0].1.contains("owner_id=-210000001"), "{calls:?}");
+    assert!(
+        calls[0].1.contains(&format!("guid=answer%3A{m}")),
+        "{calls:?}"
+    );
+
+    let o = run(otklik(dir.path()).args(["replies", "list"]));
+    let listed = text(&o);
+    assert!(
+        listed.contains("delivered") && listed.contains("4242"),
+        "{listed}"
     );
 }

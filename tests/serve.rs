@@ -114,3 +114,132 @@ async fn restart_keeps_data_and_does_not_reload_demo() {
         .expect("text");
     assert!(page.contains("Северная область"), "{page}");
 }
+
+/// Sends SIGTERM and waits (up to `secs`) for the process to exit; its status.
+fn terminate(server: &mut Server, secs: u64) -> Option<std::process::ExitStatus> {
+    let pid = server.child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            return Some(status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    None
+}
+
+#[tokio::test]
+async fn serve_demo_collects_its_own_feeds_into_routed_messages() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut server = start(dir.path());
+    let http = reqwest::Client::new();
+
+    // The server serves the demo feeds itself…
+    let feed = http
+        .get(format!("{}/demo/feeds/seversk-online.xml", server.base))
+        .send()
+        .await
+        .expect("feed");
+    assert_eq!(feed.status(), 200);
+    assert!(
+        feed.headers()["content-type"]
+            .to_str()
+            .expect("ct")
+            .contains("rss")
+    );
+    let escape = http
+        .get(format!("{}/demo/feeds/..%2Fcollect.toml", server.base))
+        .send()
+        .await
+        .expect("escape");
+    assert_eq!(escape.status(), 404);
+
+    // …and its scheduler collects them at once: 4 + 3 posts, complaints become messages.
+    let store = otklik_store::Store::open_data_dir(dir.path())
+        .await
+        .expect("open");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let page = loop {
+        let page = http
+            .get(format!("{}/", server.base))
+            .send()
+            .await
+            .expect("home")
+            .text()
+            .await
+            .expect("text");
+        let analysed = store
+            .posts_to_classify(1)
+            .await
+            .expect("posts to classify")
+            .is_empty();
+        if page.contains("id=\"posts-collected\">7<") && page.contains("Ямы во дворе") && analysed
+        {
+            break page;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the demo feeds were not collected in time: {page}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(page.contains("Мониторинг источников"), "{page}");
+    assert!(page.contains("rss-seversk-online"), "{page}");
+    assert!(page.contains("Социальные сети"), "{page}");
+
+    let metrics = http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("otklik_posts_collected_total{source=\"rss-seversk-online\"} 4"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("otklik_posts_analysed_total"), "{metrics}");
+    assert!(
+        metrics.contains("otklik_messages_created_total"),
+        "{metrics}"
+    );
+
+    // The store: every collected complaint is a routed social-network message of its post.
+    let messages = store
+        .list_messages(otklik_store::MessageFilter::default())
+        .await
+        .expect("messages");
+    let social: Vec<_> = messages
+        .iter()
+        .filter(|m| m.source_post.is_some())
+        .collect();
+    assert!(social.len() >= 3, "{social:?}");
+    assert!(social.iter().all(|m| m.executor.is_some()), "{social:?}");
+    let posts = store
+        .search_posts(&otklik_store::PostFilter::default())
+        .await
+        .expect("posts");
+    assert_eq!(posts.len(), 7);
+    // Analysed once the page showed the messages: every post classified, complaints linked.
+    assert!(
+        posts.iter().all(|p| p.classification.is_some()),
+        "{posts:?}"
+    );
+    for m in &social {
+        let post = posts
+            .iter()
+            .find(|p| Some(p.post.id) == m.source_post)
+            .expect("the message's post");
+        assert_eq!(post.message, Some(m.id));
+    }
+
+    // Graceful shutdown on SIGTERM: the pipeline stops, the process exits 0.
+    let status = terminate(&mut server, 20).expect("exited after SIGTERM");
+    assert!(status.success(), "{status:?}");
+}

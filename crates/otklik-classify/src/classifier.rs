@@ -18,10 +18,11 @@ use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Term, d
 
 use crate::data::stratified_folds;
 use crate::error::{ClassifyError, Result};
-use crate::features::{FeatureConfig, Scratch};
-use crate::keywords::KeywordMatcher;
-use crate::linear::{LinearHeader, LinearModel, RawFeatures, Sparse};
+use crate::features::FeatureConfig;
+use crate::keywords::{KeywordMatcher, RuleHit};
+use crate::linear::{Csr, DfCounter, Doc, LinearHeader, LinearModel, Scratch, Sparse};
 use crate::metrics::Metrics;
+use crate::tokens::TokenList;
 
 const MODEL_FILE: &str = "model.json";
 const ARRAYS_FILE: &str = "model.bin";
@@ -30,27 +31,28 @@ const MAX_QUERY_TERMS: usize = 128;
 const SNIPPET_CHARS: usize = 120;
 const WRITER_MEMORY: usize = 50_000_000;
 
-/// Analyses a cleaned text: stems, and the keyword rules' hits as `(id, score)` pairs (each
-/// hit gives its subcategory and its category).
+/// Analyses a cleaned text once: its tokens, and the keyword rules' hits as `(id, score)`
+/// pairs (each hit gives its subcategory and its category).
 fn analyse(
     analyzers: &Analyzers,
     rules: Option<&KeywordMatcher>,
     text: &str,
-) -> (Vec<String>, Vec<(String, f32)>) {
-    match rules {
-        None => (analyzers.analyze(text), Vec::new()),
-        Some(m) => {
-            let toks = analyzers.analyze_tokens(text);
-            let mut hits = Vec::new();
-            for h in m.matches_tokens(&toks) {
-                if !h.subcategory.is_empty() {
-                    hits.push((h.subcategory, h.score));
-                }
-                hits.push((h.category, h.score));
-            }
-            (toks.into_iter().map(|t| t.text).collect(), hits)
+) -> (TokenList, Vec<(String, f32)>) {
+    let tokens = TokenList::analyse(analyzers, text);
+    let hits = rules.map_or_else(Vec::new, |m| rule_features(m.matches_token_list(&tokens)));
+    (tokens, hits)
+}
+
+/// Keyword-rule hits as features: each hit gives its subcategory and its category.
+pub(crate) fn rule_features(hits: impl IntoIterator<Item = RuleHit>) -> Vec<(String, f32)> {
+    let mut out = Vec::new();
+    for h in hits {
+        if !h.subcategory.is_empty() {
+            out.push((h.subcategory, h.score));
         }
+        out.push((h.category, h.score));
     }
+    out
 }
 
 fn as_refs(hits: &[(String, f32)]) -> Vec<(&str, f32)> {
@@ -114,9 +116,23 @@ pub struct TrainOptions {
     #[serde(default)]
     pub rule_features: bool,
     /// Weight the SVM's classes inversely to their frequency (better macro-F1 on skewed
-    /// label sets).
+    /// label sets), to the power [`TrainOptions::balance_power`].
     #[serde(default)]
     pub balanced: bool,
+    /// With `balanced`, each class's weight is `(n / (labels * count))^balance_power`: 1 is
+    /// scikit-learn's `class_weight="balanced"`, smaller values balance partially (less
+    /// macro-F1, more accuracy).
+    #[serde(default = "default_balance_power")]
+    pub balance_power: f32,
+    /// With `balanced` and two or more values, `balance_power` is chosen among these on the
+    /// calibration folds (the best mean of accuracy and macro-F1), and saved with the model.
+    #[serde(default)]
+    pub balance_candidates: Vec<f32>,
+    /// What the per-label score offsets are fitted to maximize on the calibration folds;
+    /// with [`Objective::Both`] (the default) the calibration folds choose among no offsets,
+    /// accuracy and macro-F1, judging each by the mean of accuracy and macro-F1.
+    #[serde(default = "default_objective")]
+    pub objective: Objective,
     /// How the two scorers are combined.
     pub method: Method,
     /// Folds of the training data used to fit the mixing weight and the confidence
@@ -142,8 +158,11 @@ impl Default for TrainOptions {
             features: FeatureConfig::default(),
             min_df: 2,
             balanced: true,
+            balance_power: 1.0,
+            balance_candidates: vec![1.0, 0.5],
             rules: None,
             rule_features: false,
+            objective: Objective::Both,
             method: Method::Linear,
             calibration_folds: 3,
             seed: 42,
@@ -158,8 +177,156 @@ fn default_min_df() -> u32 {
     2
 }
 
+fn default_balance_power() -> f32 {
+    1.0
+}
+
+/// Models saved before offsets existed have none.
+fn default_objective() -> Objective {
+    Objective::None
+}
+
+/// The objective of [`fit_offsets`] for predictions `pred` of `truth` (label ids `< nl`):
+/// accuracy, or macro-F1 over the labels present in either.
+fn objective_value(objective: Objective, truth: &[usize], pred: &[usize], nl: usize) -> f64 {
+    match objective {
+        Objective::None => 0.0,
+        Objective::Both => {
+            0.5 * (objective_value(Objective::Accuracy, truth, pred, nl)
+                + objective_value(Objective::MacroF1, truth, pred, nl))
+        }
+        Objective::Accuracy => {
+            truth.iter().zip(pred).filter(|(t, p)| t == p).count() as f64
+                / truth.len().max(1) as f64
+        }
+        Objective::MacroF1 => {
+            let mut counts = vec![(0u32, 0u32, 0u32); nl];
+            for (&t, &p) in truth.iter().zip(pred) {
+                if let Some(c) = counts.get_mut(t) {
+                    c.1 += 1;
+                    if t == p {
+                        c.0 += 1;
+                    }
+                }
+                if let Some(c) = counts.get_mut(p) {
+                    c.2 += 1;
+                }
+            }
+            let (mut sum, mut n) = (0.0f64, 0usize);
+            for &(tp, support, predicted) in &counts {
+                if support + predicted == 0 {
+                    continue;
+                }
+                n += 1;
+                sum += 2.0 * f64::from(tp) / f64::from(support + predicted);
+            }
+            sum / n.max(1) as f64
+        }
+    }
+}
+
+/// The mean of accuracy and macro-F1 of held-out predictions with offsets for `objective`
+/// fitted on the other half of the examples (alternate examples, both ways).
+fn cross_fitted_value(held: &[(Raw, usize)], nl: usize, objective: Objective) -> f64 {
+    let half = |parity: usize| -> Vec<(Raw, usize)> {
+        held.iter()
+            .enumerate()
+            .filter(|(i, _)| i % 2 == parity)
+            .map(|(_, h)| h.clone())
+            .collect()
+    };
+    let (a, b) = (half(0), half(1));
+    let mut truth = Vec::with_capacity(held.len());
+    let mut pred = Vec::with_capacity(held.len());
+    for (fit_on, apply_to) in [(&a, &b), (&b, &a)] {
+        let off = fit_offsets(fit_on, nl, objective);
+        for (r, y) in apply_to.iter() {
+            let shifted: Vec<f32> = r
+                .linear
+                .iter()
+                .enumerate()
+                .map(|(j, s)| s + off.get(j).copied().unwrap_or(0.0))
+                .collect();
+            truth.push(*y);
+            pred.push(argmax(&shifted).unwrap_or(0));
+        }
+    }
+    objective_value(Objective::Both, &truth, &pred, nl)
+}
+
+/// Per-label offsets to the linear scores maximizing `objective` on held-out scores, by
+/// coordinate ascent over a grid (ties go to the smaller offset, so a label only moves
+/// when that helps).
+fn fit_offsets(held: &[(Raw, usize)], nl: usize, objective: Objective) -> Vec<f32> {
+    let mut off = vec![0.0f32; nl];
+    if objective == Objective::None || held.is_empty() || nl < 2 {
+        return Vec::new();
+    }
+    let truth: Vec<usize> = held.iter().map(|(_, y)| *y).collect();
+    let score = |r: &Raw, j: usize, off: &[f32]| {
+        r.linear.get(j).copied().unwrap_or(f32::NEG_INFINITY) + off.get(j).copied().unwrap_or(0.0)
+    };
+    let grid: Vec<f32> = (-16..=16).map(|i| i as f32 * 0.05).collect();
+    let mut pred = vec![0usize; held.len()];
+    let mut others: Vec<(usize, f32)> = vec![(0, 0.0); held.len()];
+    for _round in 0..4 {
+        let mut changed = false;
+        for l in 0..nl {
+            for ((r, _), o) in held.iter().zip(others.iter_mut()) {
+                *o = (0..nl)
+                    .filter(|&j| j != l)
+                    .map(|j| (j, score(r, j, &off)))
+                    .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+                    .unwrap_or((0, f32::NEG_INFINITY));
+            }
+            let current = off.get(l).copied().unwrap_or(0.0);
+            let mut best = (f64::NEG_INFINITY, current);
+            for &o in std::iter::once(&current).chain(&grid) {
+                for ((p, (r, _)), other) in pred.iter_mut().zip(held).zip(&others) {
+                    let s = r.linear.get(l).copied().unwrap_or(f32::NEG_INFINITY) + o;
+                    *p = if s > other.1 || (s == other.1 && l < other.0) {
+                        l
+                    } else {
+                        other.0
+                    };
+                }
+                let v = objective_value(objective, &truth, &pred, nl);
+                if v > best.0 + 1e-9 || ((v - best.0).abs() <= 1e-9 && o.abs() < best.1.abs()) {
+                    best = (v, o);
+                }
+            }
+            if let Some(slot) = off.get_mut(l)
+                && *slot != best.1
+            {
+                *slot = best.1;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    off
+}
+
+/// What the per-label score offsets ([`Calibration::offsets`]) are fitted to maximize on
+/// held-out folds of the training data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Objective {
+    /// No offsets.
+    None,
+    /// Accuracy (for label sets where the common labels matter most, e.g. executors).
+    Accuracy,
+    /// Macro-averaged F1 (every label counts the same).
+    MacroF1,
+    /// Chosen on the calibration folds among the above by the mean of accuracy and
+    /// macro-F1 of cross-fitted offsets: good on both, whatever the label set.
+    #[default]
+    Both,
+}
+
 /// Fitted combination parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
     /// Weight of the kNN distribution (the linear one gets `1 - knn_weight`).
     pub knn_weight: f32,
@@ -168,6 +335,11 @@ pub struct Calibration {
     /// Power `1/temperature` applied to the mixed distribution before renormalizing, fitted
     /// to minimize held-out log-loss, so that `confidence` matches accuracy.
     pub temperature: f32,
+    /// Per-label offsets added to the linear scores (empty: none), fitted on held-out folds
+    /// to maximize [`TrainOptions::objective`]: they move the decision boundaries of rare or
+    /// over-predicted labels the way a one-vs-rest SVM trained on skewed data cannot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offsets: Vec<f32>,
 }
 
 impl Default for Calibration {
@@ -176,6 +348,7 @@ impl Default for Calibration {
             knn_weight: 0.5,
             linear_temperature: 0.1,
             temperature: 1.0,
+            offsets: Vec::new(),
         }
     }
 }
@@ -267,6 +440,7 @@ impl fmt::Debug for Classifier {
             .field("labels", &self.model.labels)
             .field("examples", &self.next_id)
             .field("features", &self.model.num_features())
+            .field("model_bytes", &self.model.heap_bytes())
             .field("options", &self.options)
             .field("calibration", &self.calibration)
             .finish_non_exhaustive()
@@ -282,12 +456,10 @@ struct Scored {
     neighbours: Vec<Neighbour>,
     /// The text's feature vector.
     x: Sparse,
-    tokens: Vec<String>,
-    /// Keyword-rule hits used as features.
-    hits: Vec<(String, f32)>,
 }
 
 /// Raw scorer outputs for one text: kNN distribution, linear scores.
+#[derive(Clone)]
 struct Raw {
     knn: Vec<f32>,
     linear: Vec<f32>,
@@ -307,7 +479,17 @@ fn softmax(scores: &[f32], temperature: f32) -> Vec<f32> {
 }
 
 fn mix(raw: &Raw, c: &Calibration) -> Vec<f32> {
-    let lin = softmax(&raw.linear, c.linear_temperature);
+    let lin = if c.offsets.len() == raw.linear.len() {
+        let shifted: Vec<f32> = raw
+            .linear
+            .iter()
+            .zip(&c.offsets)
+            .map(|(s, o)| s + o)
+            .collect();
+        softmax(&shifted, c.linear_temperature)
+    } else {
+        softmax(&raw.linear, c.linear_temperature)
+    };
     let has_knn = raw.knn.iter().any(|&v| v > 0.0);
     let w = if has_knn { c.knn_weight } else { 0.0 };
     let mixed: Vec<f32> = lin
@@ -363,15 +545,24 @@ impl Classifier {
         if examples.is_empty() {
             return Err(ClassifyError::NoExamples);
         }
-        let mut clf = Self::fit(&examples, &options, progress)?;
-        clf.calibration = clf.calibrate(&examples, progress)?;
+        let refs: Vec<(&str, &str)> = examples
+            .iter()
+            .map(|(t, l)| (t.as_str(), l.as_str()))
+            .collect();
+        let (calibration, power) = Self::calibrate(&refs, &options, progress)?;
+        options.balance_power = power;
+        let mut clf = Self::fit(&refs, &options, true, progress)?;
+        clf.calibration = calibration;
         Ok(clf)
     }
 
-    /// Builds the index and the linear model from cleaned examples, no calibration.
+    /// Builds the index (when `with_index`) and the linear model from cleaned examples, no
+    /// calibration. The examples are analysed twice — document frequencies first, then the
+    /// compact training vectors — so no example's raw features are kept in memory.
     fn fit(
-        examples: &[(String, String)],
+        examples: &[(&str, &str)],
         options: &TrainOptions,
+        with_index: bool,
         progress: Progress<'_>,
     ) -> Result<Self> {
         let (schema, fields) = schema();
@@ -381,17 +572,29 @@ impl Classifier {
         let mut writer: IndexWriter = index.writer_with_num_threads(1, WRITER_MEMORY)?;
         let mut model = LinearModel::new(options.features);
         let total = examples.len() as u64;
-        let mut docs: Vec<RawFeatures> = Vec::with_capacity(examples.len());
-        let mut ys = Vec::with_capacity(examples.len());
+        let rules = options.rules.as_deref();
         let mut scratch = Scratch::default();
-        for (i, (text, label)) in examples.iter().enumerate() {
-            writer.add_document(doc!(
-                fields.id => i as u64,
-                fields.text => text.as_str(),
-                fields.label => label.as_str(),
-            ))?;
-            let (tokens, hits) = analyse(&analyzers, options.rules.as_deref(), text);
-            docs.push(model.raw_features(text, &tokens, &as_refs(&hits), &mut scratch));
+        let mut counter = DfCounter::default();
+        let mut ys = Vec::with_capacity(examples.len());
+        for (i, &(text, label)) in examples.iter().enumerate() {
+            if with_index {
+                writer.add_document(doc!(
+                    fields.id => i as u64,
+                    fields.text => text,
+                    fields.label => label,
+                ))?;
+            }
+            let (tokens, hits) = analyse(&analyzers, rules, text);
+            let refs = as_refs(&hits);
+            counter.add(
+                &options.features,
+                Doc {
+                    text,
+                    tokens: &tokens,
+                    rules: &refs,
+                },
+                &mut scratch,
+            );
             ys.push(model.label_id(label));
             if i % 64 == 0 {
                 progress("index", i as u64, total);
@@ -399,19 +602,35 @@ impl Classifier {
         }
         writer.commit()?;
         progress("index", total, total);
-        model.build_vocab(&docs, options.min_df);
-        let data: Vec<(Sparse, usize)> = docs
-            .iter()
-            .zip(ys)
-            .map(|(f, y)| (model.vectorize(f), y))
-            .collect();
+        model.build_vocab(counter, options.min_df);
+        let mut data = Csr::new();
+        for (&(text, _), &y) in examples.iter().zip(&ys) {
+            let (tokens, hits) = analyse(&analyzers, rules, text);
+            let refs = as_refs(&hits);
+            let x = model.vectorize(
+                Doc {
+                    text,
+                    tokens: &tokens,
+                    rules: &refs,
+                },
+                &mut scratch,
+            );
+            data.push(&x, y);
+        }
+        drop(scratch);
+        progress("vectors", total, total);
         match options.learner {
             Learner::Svm => {
+                let balance = if options.balanced {
+                    options.balance_power
+                } else {
+                    0.0
+                };
                 model.fit_svm(
                     &data,
                     options.epochs.max(1) * 5,
                     options.aggressiveness,
-                    options.balanced,
+                    balance,
                     options.seed,
                 );
             }
@@ -439,57 +658,127 @@ impl Classifier {
     }
 
     /// Fits the mixing weight and temperatures on held-out folds of the training data.
+    /// and chooses the class-weight power among [`TrainOptions::balance_candidates`] (the
+    /// one whose held-out predictions, with their fitted offsets, have the best mean of
+    /// accuracy and macro-F1). Returns the calibration and the chosen power.
     fn calibrate(
-        &self,
-        examples: &[(String, String)],
+        examples: &[(&str, &str)],
+        options: &TrainOptions,
         progress: Progress<'_>,
-    ) -> Result<Calibration> {
-        let folds_n = self.options.calibration_folds;
+    ) -> Result<(Calibration, f32)> {
+        let folds_n = options.calibration_folds;
         let mut cal = Calibration::default();
-        match self.options.method {
+        match options.method {
             Method::Knn => cal.knn_weight = 1.0,
             Method::Linear => cal.knn_weight = 0.0,
             Method::Combined => {}
         }
+        let candidates: Vec<f32> = if options.balanced && options.balance_candidates.len() > 1 {
+            options.balance_candidates.clone()
+        } else {
+            vec![options.balance_power]
+        };
+        let chosen = candidates.first().copied().unwrap_or(options.balance_power);
         if folds_n < 2 || examples.len() < 2 * folds_n {
-            return Ok(cal);
+            return Ok((cal, chosen));
         }
-        let labels: Vec<&str> = examples.iter().map(|(_, l)| l.as_str()).collect();
-        let folds = stratified_folds(&labels, folds_n, self.options.seed ^ 0xC0FFEE);
-        let mut held: Vec<(Raw, usize)> = Vec::new();
+        // Label ids in order of first appearance, as the model numbers them.
+        let mut order: Vec<&str> = Vec::new();
+        for (_, l) in examples {
+            if !order.contains(l) {
+                order.push(l);
+            }
+        }
+        let nl = order.len();
+        let labels: Vec<&str> = examples.iter().map(|(_, l)| *l).collect();
+        let folds = stratified_folds(&labels, folds_n, options.seed ^ 0xC0FFEE);
+        let mut helds: Vec<Vec<(Raw, usize)>> = vec![Vec::new(); candidates.len()];
+        for (&power, held) in candidates.iter().zip(helds.iter_mut()) {
+            let options = TrainOptions {
+                balance_power: power,
+                ..options.clone()
+            };
+            Self::held_out(examples, &options, &folds, &order, held)?;
+            progress("calibrate", 1, candidates.len() as u64);
+        }
+        // Each (power, offset objective) pair is judged by the mean of accuracy and macro-F1
+        // of its held-out predictions, the offsets being cross-fitted (fitted on one half of
+        // the held-out scores, applied to the other) so that fitting them is not rewarded.
+        let objectives: Vec<Objective> = match options.objective {
+            Objective::Both => vec![Objective::None, Objective::Accuracy, Objective::MacroF1],
+            o => vec![o],
+        };
+        let mut best: Option<(f64, usize, Objective)> = None;
+        for (c, held) in helds.iter().enumerate() {
+            for &objective in &objectives {
+                let v = cross_fitted_value(held, nl, objective);
+                if best.as_ref().is_none_or(|b| v > b.0 + 1e-9) {
+                    best = Some((v, c, objective));
+                }
+            }
+        }
+        let Some((_, c, objective)) = best else {
+            return Ok((cal, chosen));
+        };
+        let offsets = helds
+            .get(c)
+            .map(|held| fit_offsets(held, nl, objective))
+            .unwrap_or_default();
+        let chosen = candidates.get(c).copied().unwrap_or(chosen);
+        let held = helds.swap_remove(c);
+        if held.is_empty() {
+            return Ok((cal, chosen));
+        }
+        cal.offsets = offsets;
+        Self::fit_mixing(&mut cal, &held, options.method);
+        Ok((cal, chosen))
+    }
+
+    /// Raw scores of every example by models trained on the other folds, in `order`'s label
+    /// ids.
+    fn held_out(
+        examples: &[(&str, &str)],
+        options: &TrainOptions,
+        folds: &[usize],
+        order: &[&str],
+        held: &mut Vec<(Raw, usize)>,
+    ) -> Result<()> {
+        let folds_n = options.calibration_folds;
         for f in 0..folds_n {
-            let train: Vec<(String, String)> = examples
+            let train: Vec<(&str, &str)> = examples
                 .iter()
-                .zip(&folds)
+                .zip(folds)
                 .filter(|(_, g)| **g != f)
-                .map(|(e, _)| e.clone())
+                .map(|(e, _)| *e)
                 .collect();
             if train.is_empty() {
                 continue;
             }
-            let sub = Self::fit(&train, &self.options, &mut |_, _, _| {})?;
-            for ((text, label), _) in examples.iter().zip(&folds).filter(|(_, g)| **g == f) {
-                let Some(y) = self.model.labels.iter().position(|l| l == label) else {
+            let with_index = options.method != Method::Linear;
+            let sub = Self::fit(&train, options, with_index, &mut |_, _, _| {})?;
+            for ((text, label), _) in examples.iter().zip(folds).filter(|(_, g)| **g == f) {
+                let Some(y) = order.iter().position(|l| l == label) else {
                     continue;
                 };
                 let raw = sub.raw(text, None)?.raw;
                 // Re-index the sub-model's label order to ours.
-                let mut knn = vec![0.0; self.model.labels.len()];
-                let mut linear = vec![-1.0e3; self.model.labels.len()];
+                let mut knn = vec![0.0; order.len()];
+                let mut linear = vec![-1.0e3; order.len()];
                 for (i, l) in sub.model.labels.iter().enumerate() {
-                    if let Some(j) = self.model.labels.iter().position(|m| m == l) {
+                    if let Some(j) = order.iter().position(|m| m == l) {
                         knn[j] = raw.knn.get(i).copied().unwrap_or(0.0);
                         linear[j] = raw.linear.get(i).copied().unwrap_or(0.0);
                     }
                 }
                 held.push((Raw { knn, linear }, y));
             }
-            progress("calibrate", f as u64 + 1, folds_n as u64);
         }
-        if held.is_empty() {
-            return Ok(cal);
-        }
-        let weights: &[f32] = match self.options.method {
+        Ok(())
+    }
+
+    /// Fits the kNN weight and the temperatures on held-out scores.
+    fn fit_mixing(cal: &mut Calibration, held: &[(Raw, usize)], method: Method) {
+        let weights: &[f32] = match method {
             Method::Knn => &[1.0],
             Method::Linear => &[0.0],
             Method::Combined => &[0.0, 0.2, 0.35, 0.5, 0.65, 0.8, 1.0],
@@ -497,7 +786,7 @@ impl Classifier {
         let lin_temps = [0.05f32, 0.1, 0.2, 0.5];
         let score = |c: &Calibration| {
             let (mut correct, mut nll) = (0usize, 0.0f64);
-            for (raw, y) in &held {
+            for (raw, y) in held {
                 let p = mix(raw, c);
                 if argmax(&p) == Some(*y) {
                     correct += 1;
@@ -513,6 +802,7 @@ impl Classifier {
                     knn_weight: w,
                     linear_temperature: t,
                     temperature: 1.0,
+                    offsets: cal.offsets.clone(),
                 };
                 let (acc, nll) = score(&c);
                 let better = best
@@ -524,13 +814,13 @@ impl Classifier {
             }
         }
         if let Some((c, _, _)) = best {
-            cal = c;
+            *cal = c;
         }
         let mut best_t = (1.0f32, f64::INFINITY);
         for t in [0.25f32, 0.35, 0.5, 0.7, 0.85, 1.0, 1.25, 1.5, 2.0, 3.0] {
             let c = Calibration {
                 temperature: t,
-                ..cal
+                ..cal.clone()
             };
             let (_, nll) = score(&c);
             if nll < best_t.1 {
@@ -538,31 +828,45 @@ impl Classifier {
             }
         }
         cal.temperature = best_t.0;
-        Ok(cal)
     }
 
     /// kNN distribution and linear scores for a cleaned text; with `explain`, the neighbours.
     fn raw(&self, text: &str, explain: Option<usize>) -> Result<Scored> {
         let (tokens, hits) = analyse(&self.analyzers, self.options.rules.as_deref(), text);
+        self.raw_analysed(text, &tokens, &hits, explain)
+    }
+
+    /// [`Classifier::raw`] for a text already analysed.
+    fn raw_analysed(
+        &self,
+        text: &str,
+        tokens: &TokenList,
+        hits: &[(String, f32)],
+        explain: Option<usize>,
+    ) -> Result<Scored> {
         let n = self.model.labels.len();
         let mut knn = vec![0.0f32; n];
         let mut neighbours = Vec::new();
-        let mut seen = HashSet::new();
         // The nearest examples are only needed when they weigh in or are asked for.
         let need_knn = explain.is_some() || self.calibration.knn_weight > 0.0;
-        let clauses: Vec<(Occur, Box<dyn Query>)> = tokens
-            .iter()
-            .filter(|t| seen.insert(t.as_str()))
-            .take(MAX_QUERY_TERMS)
-            .map(|t| {
-                let q: Box<dyn Query> = Box::new(TermQuery::new(
-                    Term::from_field_text(self.fields.text, t),
-                    IndexRecordOption::WithFreqs,
-                ));
-                (Occur::Should, q)
-            })
-            .collect();
-        if need_knn && !clauses.is_empty() {
+        let clauses: Vec<(Occur, Box<dyn Query>)> = if need_knn {
+            let mut seen = HashSet::new();
+            tokens
+                .texts()
+                .filter(|t| seen.insert(*t))
+                .take(MAX_QUERY_TERMS)
+                .map(|t| {
+                    let q: Box<dyn Query> = Box::new(TermQuery::new(
+                        Term::from_field_text(self.fields.text, t),
+                        IndexRecordOption::WithFreqs,
+                    ));
+                    (Occur::Should, q)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if !clauses.is_empty() {
             let searcher = self.reader.searcher();
             let query = BooleanQuery::new(clauses);
             let hits: Vec<(f32, DocAddress)> = searcher.search(
@@ -606,19 +910,58 @@ impl Classifier {
                 }
             }
         }
-        let x = SCRATCH.with(|s| {
+        let refs = as_refs(hits);
+        let doc = Doc {
+            text,
+            tokens,
+            rules: &refs,
+        };
+        let (linear, x) = SCRATCH.with(|s| {
             let mut s = s.borrow_mut();
-            self.model
-                .vectorize_text(text, &tokens, &as_refs(&hits), &mut s)
+            if explain.is_some() {
+                let x = self.model.vectorize(doc, &mut s);
+                (self.model.scores(&x), x)
+            } else {
+                (self.model.score_text(doc, &mut s), Sparse::new())
+            }
         });
-        let linear = self.model.scores(&x);
         Ok(Scored {
             raw: Raw { knn, linear },
             neighbours,
             x,
-            tokens,
-            hits,
         })
+    }
+
+    /// [`Classifier::predict`] for a cleaned text already analysed with the classifier's
+    /// analyzer: the monitoring pipeline analyses a post once for every detector. `rule_hits`
+    /// are the hits of the keyword rules the model was trained with, as
+    /// [`rule_features`] gives them (ignored when the model has no rule features).
+    pub(crate) fn predict_analysed(
+        &self,
+        text: &str,
+        tokens: &TokenList,
+        rule_hits: &[(String, f32)],
+    ) -> Result<Prediction> {
+        let hits = if self.options.rule_features {
+            rule_hits
+        } else {
+            &[]
+        };
+        let probs = mix(
+            &self.raw_analysed(text, tokens, hits, None)?.raw,
+            &self.calibration,
+        );
+        Ok(Prediction {
+            labels: self.top(&probs),
+            confidence: 0.0,
+            explanation: Explanation::default(),
+        }
+        .with_confidence())
+    }
+
+    /// The keyword rules the model uses as features, if any.
+    pub(crate) fn rules(&self) -> Option<&Arc<KeywordMatcher>> {
+        self.options.rules.as_ref()
     }
 
     /// The best label only, without the explanation (the fast path of evaluation).
@@ -667,13 +1010,9 @@ impl Classifier {
     /// model's flattest guess with a low confidence.
     pub fn classify(&self, text: &str) -> Result<Prediction> {
         let text = clean_text(text).text;
-        let Scored {
-            raw,
-            neighbours,
-            x,
-            tokens,
-            hits,
-        } = self.raw(&text, Some(self.options.explain_neighbours))?;
+        let (tokens, hits) = analyse(&self.analyzers, self.options.rules.as_deref(), &text);
+        let Scored { raw, neighbours, x } =
+            self.raw_analysed(&text, &tokens, &hits, Some(self.options.explain_neighbours))?;
         let probs = mix(&raw, &self.calibration);
         let mut order: Vec<usize> = (0..probs.len()).collect();
         order.sort_by(|&a, &b| {
@@ -690,7 +1029,12 @@ impl Classifier {
             .collect();
         let confidence = labels.first().map_or(0.0, |l| l.1.clamp(0.0, 1.0));
         let mut top_features = Vec::new();
-        let named = self.model.named_features(&text, &tokens, &as_refs(&hits));
+        let refs = as_refs(&hits);
+        let named = self.model.named_features(Doc {
+            text: &text,
+            tokens: &tokens,
+            rules: &refs,
+        });
         for &l in order.iter().take(self.options.top_labels.max(1)) {
             let Some(label) = self.model.labels.get(l) else {
                 continue;
@@ -742,12 +1086,16 @@ impl Classifier {
         self.reader.reload()?;
         self.next_id += 1;
         let (tokens, hits) = analyse(&self.analyzers, self.options.rules.as_deref(), &text);
-        let f = self
-            .model
-            .raw_features(&text, &tokens, &as_refs(&hits), &mut Scratch::default());
+        let refs = as_refs(&hits);
+        let doc = Doc {
+            text: &text,
+            tokens: &tokens,
+            rules: &refs,
+        };
+        let mut scratch = Scratch::default();
         let y = self.model.label_id(label);
-        self.model.observe(&f);
-        let x = self.model.vectorize(&f);
+        self.model.observe(doc, &mut scratch);
+        let x = self.model.vectorize(doc, &mut scratch);
         self.model.correct(&x, y);
         Ok(id)
     }
@@ -787,7 +1135,7 @@ impl Classifier {
         }
         let saved = Saved {
             options: self.options.clone(),
-            calibration: self.calibration,
+            calibration: self.calibration.clone(),
             next_id: self.next_id,
             model: self.model.header(),
         };
@@ -882,7 +1230,7 @@ impl Classifier {
 
     /// The fitted combination parameters.
     pub fn calibration(&self) -> Calibration {
-        self.calibration
+        self.calibration.clone()
     }
 
     /// The options it was trained with.
@@ -963,4 +1311,54 @@ pub fn cross_validate(
         0.0
     };
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(linear: [f32; 2]) -> Raw {
+        Raw {
+            knn: vec![0.0; 2],
+            linear: linear.to_vec(),
+        }
+    }
+
+    #[test]
+    fn offsets_move_a_boundary_only_when_it_helps() {
+        // Label 1 always scores 0.3 below where it should: held-out label-1 examples score
+        // (0.5, 0.3), label-0 examples (0.5, -0.5).
+        let mut held: Vec<(Raw, usize)> = (0..10).map(|_| (raw([0.5, 0.3]), 1)).collect();
+        held.extend((0..30).map(|_| (raw([0.5, -0.5]), 0)));
+        let truth: Vec<usize> = held.iter().map(|h| h.1).collect();
+        let before: Vec<usize> = held.iter().map(|_| 0).collect();
+        for objective in [Objective::MacroF1, Objective::Accuracy, Objective::Both] {
+            let off = fit_offsets(&held, 2, objective);
+            assert_eq!(off.len(), 2);
+            let pred: Vec<usize> = held
+                .iter()
+                .map(|(r, _)| usize::from(r.linear[1] + off[1] > r.linear[0] + off[0]))
+                .collect();
+            assert_eq!(pred, truth, "{objective:?}: {off:?}");
+            assert!(
+                objective_value(objective, &truth, &pred, 2)
+                    > objective_value(objective, &truth, &before, 2)
+            );
+            // Small offsets: the smallest that separates.
+            assert!(off.iter().all(|o| o.abs() <= 0.5), "{off:?}");
+        }
+        assert!(fit_offsets(&held, 2, Objective::None).is_empty());
+        // Already perfect: no offsets.
+        let perfect = vec![(raw([1.0, -1.0]), 0), (raw([-1.0, 1.0]), 1)];
+        assert_eq!(fit_offsets(&perfect, 2, Objective::MacroF1), vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn macro_f1_counts_predicted_only_labels() {
+        // truth a a b, predicted a c b: a F1 2/3, b 1, c 0 → 5/9.
+        let v = objective_value(Objective::MacroF1, &[0, 0, 1], &[0, 2, 1], 3);
+        assert!((v - 5.0 / 9.0).abs() < 1e-9, "{v}");
+        let a = objective_value(Objective::Accuracy, &[0, 0, 1], &[0, 2, 1], 3);
+        assert!((a - 2.0 / 3.0).abs() < 1e-9);
+    }
 }

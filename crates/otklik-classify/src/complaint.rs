@@ -55,8 +55,8 @@
 
 mod lexicon;
 mod model;
+mod tables;
 mod text;
-mod tomlite;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
@@ -68,6 +68,7 @@ use crate::error::{ClassifyError, Result};
 use lexicon::{Lexicon, Weights};
 pub use model::ComplaintTrainOptions;
 use model::{Example, Model, NameMap};
+pub(crate) use text::truncate;
 
 /// The embedded cue lexicon (`dictionaries/ru/complaint.toml`).
 pub const EMBEDDED_LEXICON: &str = include_str!("../../../dictionaries/ru/complaint.toml");
@@ -327,8 +328,24 @@ impl ComplaintDetector {
 
     /// Decides about one post (plain text or HTML, raw from the collector).
     pub fn detect(&self, text: &str) -> ComplaintVerdict {
+        let a = text::analyze(text, Analyzers::embedded(), &self.lexicon.officials);
+        self.decide_analysis(&a)
+    }
+
+    /// [`detect`](Self::detect) for a post already cleaned (from at most the first 16 KiB of
+    /// the raw text) and analysed with the embedded analyzers: the monitoring pipeline
+    /// analyses a post once for every detector.
+    pub(crate) fn detect_analysed(
+        &self,
+        clean: otklik_text::CleanText,
+        tokens: &crate::tokens::TokenList,
+    ) -> ComplaintVerdict {
+        let a = text::analyze_tokens(clean, tokens, &self.lexicon.officials);
+        self.decide_analysis(&a)
+    }
+
+    fn decide_analysis(&self, a: &text::Analysis) -> ComplaintVerdict {
         let lex = &*self.lexicon;
-        let a = text::analyze(text, Analyzers::embedded(), &lex.officials);
         if let Some(lang) = a.lang
             && !matches!(lang, Lang::Ru | Lang::Unknown)
         {
@@ -342,11 +359,11 @@ impl ComplaintDetector {
                 probabilities,
             };
         }
-        let cues = lex.match_cues(&a);
+        let cues = lex.match_cues(a);
         let mut reasons = Vec::with_capacity(12);
-        let mut logits = lexicon_logits(lex, &a, &cues, Some(&mut reasons));
+        let mut logits = lexicon_logits(lex, a, &cues, Some(&mut reasons));
         let seen = match &self.model {
-            Some(m) => m.add_logits(&a, &cues, lex, &mut logits),
+            Some(m) => m.add_logits(a, &cues, lex, &mut logits),
             None => Vec::new(),
         };
         let probabilities = model::probabilities(logits);

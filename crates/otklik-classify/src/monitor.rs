@@ -29,10 +29,12 @@ use otklik_rules::RulesDir;
 use otklik_text::{Analyzers, clean_text, detect};
 use serde::Serialize;
 
+use crate::classifier::rule_features;
 use crate::complaint::{ComplaintDetector, PostKind};
 use crate::error::{ClassifyError, Result};
 use crate::keywords::{HitLevel, KeywordMatcher};
 use crate::territory::{TerritoryDetector, TerritoryMatch};
+use crate::tokens::TokenList;
 use crate::{Classifier, Prediction};
 
 /// Evidence below this total rule score is considered weak.
@@ -142,14 +144,19 @@ impl PostAnalyzer {
 
     /// Analyses a raw post; `prior_territory` is the source's own territory code. Never
     /// fails: a broken or foreign-language text gets a low-confidence answer, not an error.
+    ///
+    /// The post is cleaned and analysed **once** (the first 16 KiB, like the complaint
+    /// detector) and the same tokens feed the complaint detector, the keyword rules and the
+    /// learned model (whose rule features reuse the rules' hits when it was trained with the
+    /// same rules).
     pub fn analyze(&self, raw: &str, prior_territory: Option<&str>) -> PostAnalysis {
-        let cleaned = clean_text(raw);
+        let cleaned = clean_text(crate::complaint::truncate(raw));
         let text = cleaned.text.as_str();
         let language = detect(text).lang.code().to_owned();
-        let verdict = self.complaint.detect(raw);
-        let mut explanation: Vec<String> = verdict.reasons.clone();
+        let tokens = TokenList::analyse(self.rules.analyzers(), text);
+        let mut explanation: Vec<String> = Vec::new();
 
-        let hits = self.rules.matches(text);
+        let hits = self.rules.matches_token_list(&tokens);
         let mut rule_scores: HashMap<String, f32> = HashMap::new();
         let mut category_only: Option<(String, f32)> = None;
         for h in &hits {
@@ -184,7 +191,14 @@ impl PostAnalyzer {
         let learned = self
             .model
             .as_ref()
-            .and_then(|m| m.predict(raw).ok())
+            .and_then(|m| {
+                let features = match m.rules() {
+                    Some(r) if Arc::ptr_eq(r, &self.rules) => rule_features(hits.iter().cloned()),
+                    Some(r) => rule_features(r.matches_token_list(&tokens)),
+                    None => Vec::new(),
+                };
+                m.predict_analysed(text, &tokens, &features).ok()
+            })
             .filter(|p| !p.labels.is_empty());
         if let Some(p) = &learned {
             let speaks_tree = p
@@ -232,6 +246,9 @@ impl PostAnalyzer {
                 t.evidence.join(", ")
             ));
         }
+        // Last, because the detector keeps the cleaned text.
+        let verdict = self.complaint.detect_analysed(cleaned, &tokens);
+        explanation.splice(0..0, verdict.reasons.iter().cloned());
         PostAnalysis {
             language,
             kind: verdict.kind,
@@ -245,5 +262,65 @@ impl PostAnalyzer {
             territories,
             explanation,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::TrainOptions;
+    use crate::tokens::ANALYSES;
+
+    fn analyzer() -> PostAnalyzer {
+        let rules = RulesDir::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules")).unwrap();
+        let analyzer = PostAnalyzer::from_rules(&rules).unwrap();
+        let examples = [
+            ("Яма на дороге возле школы, асфальт разбит", "roads"),
+            ("Огромные ямы на проезжей части улицы", "roads"),
+            ("Дорогу не ремонтировали десять лет, ямы", "roads"),
+            ("Не вывозят мусор с контейнерной площадки", "waste"),
+            ("Переполнены мусорные баки во дворе", "waste"),
+            ("Мусоровоз не приезжал две недели, свалка", "waste"),
+        ]
+        .map(|(t, l)| (t.to_owned(), l.to_owned()));
+        let model = Classifier::train(
+            examples,
+            TrainOptions {
+                rules: Some(analyzer.keyword_matcher()),
+                calibration_folds: 0,
+                ..TrainOptions::default()
+            },
+        )
+        .unwrap();
+        analyzer.with_model(model)
+    }
+
+    #[test]
+    fn a_post_is_analysed_once_and_agrees_with_each_detector() {
+        let analyzer = analyzer();
+        let post = "Когда засыплют огромные ямы на дороге по улице Ленина? Колёса пробили!";
+        let before = ANALYSES.with(std::cell::Cell::get);
+        let a = analyzer.analyze(post, None);
+        assert_eq!(
+            ANALYSES.with(std::cell::Cell::get) - before,
+            1,
+            "one analysis"
+        );
+
+        // The same answers as each detector on its own (each analysing the post again).
+        let verdict = analyzer.complaint.detect(post);
+        assert_eq!(a.kind, verdict.kind);
+        assert_eq!(a.complaint_score, verdict.score);
+        assert!(verdict.reasons.iter().all(|r| a.explanation.contains(r)));
+        let model = analyzer.model.as_ref().unwrap();
+        let learned = a.learned.as_ref().unwrap();
+        assert_eq!(learned, &model.predict(post).unwrap());
+        assert_eq!(learned.label(), Some("roads"));
+        let cleaned = clean_text(post);
+        let rules = analyzer.rules.matches(&cleaned.text);
+        assert!(!rules.is_empty());
+        assert_eq!(a.category.as_deref(), Some("roads"));
     }
 }

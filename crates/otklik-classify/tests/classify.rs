@@ -208,3 +208,116 @@ fn csv_rows_skipped_and_errors_numbered() {
     let err = read_csv_from("text,x\na,b\n".as_bytes(), "label").unwrap_err();
     assert!(matches!(err, ClassifyError::MissingColumn(_)));
 }
+
+fn keyword_rules() -> std::sync::Arc<otklik_classify::keywords::KeywordMatcher> {
+    let rules =
+        otklik_rules::RulesDir::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules")).unwrap();
+    std::sync::Arc::new(
+        otklik_classify::keywords::KeywordMatcher::compile(
+            rules.keywords().unwrap(),
+            otklik_text::Analyzers::embedded(),
+        )
+        .unwrap(),
+    )
+}
+
+/// The fast path (`predict`, scores accumulated straight from feature counts) and the
+/// explained path (`classify`, an explicit TF-IDF vector) agree, before and after corrections
+/// that grow the vocabulary.
+#[test]
+fn predict_and_classify_agree() {
+    let mut clf = Classifier::train(
+        examples(),
+        TrainOptions {
+            rules: Some(keyword_rules()),
+            ..TrainOptions::default()
+        },
+    )
+    .unwrap();
+    let texts = [
+        "Когда отремонтируют дорогу? Сплошные ямы",
+        "Мусор не вывозят, баки переполнены!!!",
+        "Врач в поликлинике не принимает",
+        "Новые совершенно незнакомые слова: синхрофазотрон",
+        "",
+    ];
+    let check = |clf: &Classifier| {
+        for t in texts {
+            let (fast, full) = (clf.predict(t).unwrap(), clf.classify(t).unwrap());
+            assert_eq!(fast.labels.len(), full.labels.len(), "{t}");
+            for ((la, pa), (lb, pb)) in fast.labels.iter().zip(&full.labels) {
+                assert_eq!(la, lb, "{t}");
+                assert!((pa - pb).abs() < 1e-4, "{t}: {fast:?} {full:?}");
+            }
+        }
+    };
+    check(&clf);
+    clf.add_example("Синхрофазотрон шумит по ночам во дворе", "шум")
+        .unwrap();
+    check(&clf);
+}
+
+/// Moderators' corrections on a model loaded from disk, trained with the keyword rules as
+/// features: learned without a rebuild (the fast `predict` path too), written to the same
+/// directory, and still there after loading again.
+#[test]
+fn corrections_on_a_loaded_rule_model_survive_save_and_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = keyword_rules();
+    let mut clf = Classifier::train(
+        examples(),
+        TrainOptions {
+            rules: Some(rules.clone()),
+            ..TrainOptions::default()
+        },
+    )
+    .unwrap();
+    clf.save(dir.path()).unwrap();
+    assert!(Classifier::load(dir.path()).is_err(), "needs its rules");
+    let mut loaded = Classifier::load_with_rules(dir.path(), Some(rules.clone())).unwrap();
+    let text = "Сломался светофор на перекрёстке у вокзала";
+    assert_ne!(loaded.predict(text).unwrap().label(), Some("светофоры"));
+    let n = loaded.num_examples();
+    for t in [
+        text,
+        "Светофор не работает на перекрёстке",
+        "Не переключается светофор у школы",
+    ] {
+        loaded.add_example(t, "светофоры").unwrap();
+    }
+    assert_eq!(loaded.num_examples(), n + 3);
+    let probe = "Светофор на перекрёстке у вокзала сломался";
+    let before = loaded.predict(probe).unwrap();
+    assert_eq!(before.label(), Some("светофоры"), "{before:?}");
+    loaded.save(dir.path()).unwrap();
+    let again = Classifier::load_with_rules(dir.path(), Some(rules)).unwrap();
+    assert_eq!(again.num_examples(), n + 3);
+    let after = again.predict(probe).unwrap();
+    assert_eq!(before.labels.len(), after.labels.len());
+    for ((la, pa), (lb, pb)) in before.labels.iter().zip(&after.labels) {
+        assert_eq!(la, lb);
+        assert!((pa - pb).abs() < 1e-5, "{before:?} {after:?}");
+    }
+    // The other labels were not forgotten.
+    assert_eq!(
+        again.predict("Огромные ямы на дороге").unwrap().label(),
+        Some("дороги")
+    );
+}
+
+/// The class-weight power is chosen among the candidates on the calibration folds and saved.
+#[test]
+fn balance_power_is_chosen_among_candidates_and_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = TrainOptions {
+        balance_candidates: vec![1.0, 0.25],
+        ..TrainOptions::default()
+    };
+    let mut clf = Classifier::train(examples(), options).unwrap();
+    let power = clf.options().balance_power;
+    assert!(power == 1.0 || power == 0.25, "{power}");
+    clf.save(dir.path()).unwrap();
+    let loaded = Classifier::load(dir.path()).unwrap();
+    assert_eq!(loaded.options().balance_power, power);
+    assert_eq!(loaded.calibration(), clf.calibration());
+}

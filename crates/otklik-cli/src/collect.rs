@@ -29,6 +29,10 @@ pub struct CollectArgs {
     /// Only this source (by name).
     #[arg(long)]
     pub source: Option<String>,
+    /// In scheduler mode, also serve the pipeline's Prometheus metrics at
+    /// `http://ADDR/metrics` (e.g. `127.0.0.1:9187`; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", conflicts_with = "once")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Shared pipeline settings.
     #[command(flatten)]
     pub pipeline: PipelineArgs,
@@ -173,7 +177,15 @@ pub async fn run(cfg: &Config, args: CollectArgs) -> anyhow::Result<ExitCode> {
     if args.once {
         once(&store, &collect_cfg, &http, &analyst, health).await
     } else {
-        scheduled(store, &collect_cfg, &http, analyst, health).await
+        scheduled(
+            store,
+            &collect_cfg,
+            &http,
+            analyst,
+            health,
+            args.metrics_listen,
+        )
+        .await
     }
 }
 
@@ -274,51 +286,125 @@ fn print_analysis(r: &AnalystReport) {
     }
 }
 
-async fn scheduled(
-    store: Store,
+/// The scheduled sources: every source of `health` whose collector settings build, the others
+/// skipped (the reason logged and recorded as the source's last error). `only_configured`:
+/// sources without a `collect.toml` entry are skipped too (the demo polls only itself).
+pub(crate) async fn scheduled_sources(
+    store: &Store,
     collect_cfg: &CollectConfig,
     http: &HttpClient,
-    analyst: Analyst,
     health: Vec<otklik_store::SourceHealth>,
-) -> anyhow::Result<ExitCode> {
+    only_configured: bool,
+) -> anyhow::Result<(Vec<ScheduledSource>, Vec<(String, String)>)> {
     let mut sources = Vec::new();
+    let mut skipped = Vec::new();
     for h in health {
-        let schedule = Schedule::parse(&h.source.schedule)
-            .map_err(|e| anyhow::anyhow!("source «{}»: {e}", h.source.name))?
-            .with_jitter(std::time::Duration::from_secs(10));
-        let source = collect_cfg
-            .config_for(&h.source, &process_env)
-            .and_then(|c| Ok(c.build(http)?))
-            .map_err(|e| anyhow::anyhow!("source «{}»: {e}", h.source.name))?;
-        sources.push(ScheduledSource {
-            id: h.source.id,
-            name: h.source.name.clone(),
-            schedule,
-            source: Arc::from(source),
-        });
+        let name = h.source.name.clone();
+        if only_configured && collect_cfg.entry(&name).is_none() {
+            tracing::debug!(source = %name, "not polled: no entry in the collector settings");
+            skipped.push((name, "no entry in the collector settings".to_owned()));
+            continue;
+        }
+        let built = Schedule::parse(&h.source.schedule)
+            .map_err(otklik_pipeline::PipelineError::from)
+            .and_then(|schedule| {
+                let config = collect_cfg.config_for(&h.source, &process_env)?;
+                Ok((schedule, config.build(http)?))
+            });
+        match built {
+            Ok((schedule, source)) => sources.push(ScheduledSource {
+                id: h.source.id,
+                name,
+                schedule: schedule.with_jitter(std::time::Duration::from_secs(10)),
+                source: Arc::from(source),
+            }),
+            Err(e) => {
+                let msg = e.to_string();
+                tracing::warn!(source = %name, error = %msg, "source not scheduled");
+                store
+                    .record_source_error(h.source.id, &msg, otklik_pipeline::now())
+                    .await?;
+                skipped.push((name, msg));
+            }
+        }
     }
-    let n = sources.len();
+    Ok((sources, skipped))
+}
+
+/// The reply sender of the environment: VK `wall.createComment` with `OTKLIK_VK_TOKEN` at
+/// `OTKLIK_VK_API_URL` (default the real API); `None` without a token.
+pub(crate) fn reply_sender_from_env() -> anyhow::Result<Option<otklik_pipeline::VkReplySender>> {
+    let Some(token) = process_env(otklik_pipeline::config::ENV_VK_TOKEN) else {
+        return Ok(None);
+    };
+    let base = process_env("OTKLIK_VK_API_URL")
+        .unwrap_or_else(|| otklik_pipeline::VkReplySender::DEFAULT_BASE_URL.to_owned());
+    Ok(Some(otklik_pipeline::VkReplySender::new(base, token)?))
+}
+
+/// A scheduler over `sources` with the analyst and, when a VK token is configured, the
+/// replier.
+pub(crate) fn build_scheduler(
+    store: Store,
+    sources: Vec<ScheduledSource>,
+    analyst: Analyst,
+) -> anyhow::Result<Scheduler> {
     let mut scheduler =
         Scheduler::new(store.clone(), sources, SchedulerSettings::default()).with_analyst(analyst);
-    if let Some(token) = process_env(otklik_pipeline::config::ENV_VK_TOKEN) {
-        let base = process_env("OTKLIK_VK_API_URL")
-            .unwrap_or_else(|| otklik_pipeline::VkReplySender::DEFAULT_BASE_URL.to_owned());
-        let sender = otklik_pipeline::VkReplySender::new(base, token)?;
+    if let Some(sender) = reply_sender_from_env()? {
         scheduler = scheduler.with_replier(otklik_pipeline::Replier::new(
             store,
             Arc::new(sender),
             otklik_pipeline::ReplierSettings::default(),
         ));
     }
+    Ok(scheduler)
+}
+
+async fn scheduled(
+    store: Store,
+    collect_cfg: &CollectConfig,
+    http: &HttpClient,
+    analyst: Analyst,
+    health: Vec<otklik_store::SourceHealth>,
+    metrics_listen: Option<std::net::SocketAddr>,
+) -> anyhow::Result<ExitCode> {
     let (tx, rx) = tokio::sync::watch::channel(false);
+    let metrics = match metrics_listen {
+        Some(addr) => {
+            otklik_web::install_metrics()?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            let local = listener.local_addr()?;
+            let mut stop = rx.clone();
+            let task = tokio::spawn(otklik_web::serve_metrics(listener, async move {
+                let _ = stop.wait_for(|v| *v).await;
+            }));
+            Some((local, task))
+        }
+        None => None,
+    };
+    let (sources, skipped) = scheduled_sources(&store, collect_cfg, http, health, false).await?;
+    for (name, why) in &skipped {
+        eprintln!("source «{name}» is not scheduled: {why}");
+    }
+    let n = sources.len();
+    let scheduler = build_scheduler(store, sources, analyst)?;
     println!(
         "collecting from {n} source(s) on their schedules since {} (Ctrl+C to stop)",
         format_time(otklik_pipeline::now())
     );
+    if let Some((addr, _)) = &metrics {
+        println!("metrics at http://{addr}/metrics");
+    }
     let run = tokio::spawn(scheduler.run(rx));
-    let _ = tokio::signal::ctrl_c().await;
+    crate::commands::shutdown_signal().await;
     println!("stopping: finishing the pages in hand…");
     let _ = tx.send(true);
     run.await.context("pipeline task")??;
+    if let Some((_, task)) = metrics {
+        task.await.context("metrics task")??;
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -99,7 +99,12 @@ async fn run_async(cfg: Config, command: Command) -> anyhow::Result<ExitCode> {
             println!("migrated ({:?})", store.backend());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { listen, demo } => serve(cfg, listen, demo).await,
+        Command::Serve {
+            listen,
+            demo,
+            no_collect,
+            pipeline,
+        } => serve(cfg, listen, demo, no_collect, pipeline).await,
         Command::Import {
             kind,
             file,
@@ -109,6 +114,7 @@ async fn run_async(cfg: Config, command: Command) -> anyhow::Result<ExitCode> {
         Command::Collect(args) => crate::collect::run(&cfg, args).await,
         Command::Sources { command } => crate::sources::run(&cfg, command).await,
         Command::Communities { command } => crate::communities::run(&cfg, command).await,
+        Command::Replies { command } => crate::replies::run(&cfg, command).await,
         Command::Rules { .. } | Command::Classifier { .. } | Command::Classify { .. } => {
             Ok(ExitCode::FAILURE)
         }
@@ -261,15 +267,93 @@ async fn load_demo(store: &Store, cfg: &Config, dir: &Path) -> anyhow::Result<bo
     Ok(true)
 }
 
+/// The demo's collector settings: `DIR/collect.toml` with its feed URLs
+/// (`http://127.0.0.1:8080/demo/feeds/…`) pointed at this server's own address.
+fn demo_collect_config(
+    dir: &Path,
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<Option<otklik_pipeline::CollectConfig>> {
+    let path = dir.join("collect.toml");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let host = if addr.ip().is_unspecified() {
+        std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+    } else {
+        addr
+    };
+    let text = text.replace(DEMO_FEEDS_BASE, &format!("http://{host}/demo/feeds/"));
+    let parsed =
+        otklik_pipeline::CollectConfig::parse(&text, &otklik_pipeline::config::process_env)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(Some(parsed))
+}
+
+/// Where the demo's collect.toml expects the demo feeds; `serve --demo` substitutes its own
+/// address.
+pub(crate) const DEMO_FEEDS_BASE: &str = "http://127.0.0.1:8080/demo/feeds/";
+
+/// The monitoring pipeline inside `serve`: the scheduler over the sources that can run.
+async fn serve_pipeline(
+    cfg: &Config,
+    store: &Store,
+    demo: Option<&Path>,
+    addr: std::net::SocketAddr,
+    mut pipeline: crate::collect::PipelineArgs,
+) -> anyhow::Result<Option<otklik_pipeline::Scheduler>> {
+    let (collect_cfg, only_configured) = match demo {
+        Some(d) => match demo_collect_config(d, addr)? {
+            Some(c) => (c, true),
+            None => return Ok(None),
+        },
+        None => {
+            let (c, path) =
+                crate::collect::load_collect_config(cfg, pipeline.collect_config.as_deref())?;
+            if path.is_none() {
+                tracing::info!("no collect.toml: sources with defaults only");
+            }
+            (c, false)
+        }
+    };
+    if let Some(d) = demo {
+        let r = d.join("routing.toml");
+        if r.exists() && !pipeline.routing.contains(&r) {
+            pipeline.routing.push(r);
+        }
+    }
+    let http = otklik_collect::http::HttpClient::new(collect_cfg.http.clone())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut health = store.source_health().await?;
+    health.retain(|h| h.source.enabled);
+    let (sources, skipped) =
+        crate::collect::scheduled_sources(store, &collect_cfg, &http, health, only_configured)
+            .await?;
+    tracing::info!(
+        scheduled = sources.len(),
+        skipped = skipped.len(),
+        "monitoring pipeline"
+    );
+    let analyst = crate::collect::build_analyst(cfg, store, &pipeline).await?;
+    Ok(Some(crate::collect::build_scheduler(
+        store.clone(),
+        sources,
+        analyst,
+    )?))
+}
+
 async fn serve(
     mut cfg: Config,
     listen: Option<std::net::SocketAddr>,
     demo: Option<PathBuf>,
+    no_collect: bool,
+    pipeline: crate::collect::PipelineArgs,
 ) -> anyhow::Result<ExitCode> {
     if let Some(l) = listen {
         cfg.server.listen = l;
     }
-    let mut extra = Vec::new();
+    let mut extra = pipeline.routing.clone();
     if let Some(d) = &demo {
         let r = d.join("routing.toml");
         if r.exists() {
@@ -316,17 +400,40 @@ async fn serve(
         ],
         tree: rules.tree().clone(),
     };
-    let state = otklik_web::AppState::new(store, info)?;
+    // The state installs the metrics recorder: before the pipeline records anything.
+    let mut state = otklik_web::AppState::new(store.clone(), info)?;
+    if let Some(d) = &demo {
+        state = state.with_feeds(d.join("feeds"));
+    }
     let listener = tokio::net::TcpListener::bind(cfg.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.server.listen))?;
     let addr = listener.local_addr()?;
+    let scheduler = if no_collect {
+        None
+    } else {
+        serve_pipeline(&cfg, &store, demo.as_deref(), addr, pipeline).await?
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let pipeline_task = scheduler.map(|s| tokio::spawn(s.run(stop_rx.clone())));
     println!("Otklik is running at http://{addr}/ (Ctrl+C to stop)");
-    otklik_web::serve(listener, state, shutdown_signal()).await?;
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    let served = otklik_web::serve(listener, state, signal).await;
+    if let Some(task) = pipeline_task {
+        tracing::info!("stopping the monitoring pipeline: finishing the pages in hand");
+        match tokio::time::timeout(std::time::Duration::from_secs(30), task).await {
+            Ok(joined) => joined.context("pipeline task")??,
+            Err(_) => tracing::warn!("the monitoring pipeline did not stop within 30 s"),
+        }
+    }
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use otklik_domain::{Network, OrganisationId};
 use otklik_pipeline::format_time;
-use otklik_store::StoreError;
 
 use crate::collect::open_store;
 use crate::config::Config;
@@ -21,8 +20,9 @@ const REQUIRED_NETWORKS: [Network; 2] = [Network::Vk, Network::Ok];
 #[derive(Debug, clap::Subcommand)]
 pub enum CommunitiesCommand {
     /// Register communities from a CSV (columns url, organisation_code, title, verification).
-    /// Every row is checked first; nothing is registered when one is bad. VK and OK pages are
-    /// registered as the organisation's required pages. Already registered ones are skipped.
+    /// Every row is checked first, and all rows are registered in one transaction: nothing is
+    /// registered when one is bad. VK and OK pages are registered as the organisation's
+    /// required pages. Already registered ones are skipped.
     Import {
         /// The CSV file.
         file: PathBuf,
@@ -78,21 +78,23 @@ async fn import(cfg: &Config, file: &Path) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     let batch = importer.into_batch();
-    let now = otklik_pipeline::now();
-    let (mut added, mut skipped) = (0, 0);
-    for c in &batch.communities {
-        let required = REQUIRED_NETWORKS.contains(&c.network);
-        match store.register_community(c, required, None, now).await {
-            Ok(_) => added += 1,
-            Err(StoreError::Duplicate { .. }) => skipped += 1,
-            Err(e) => {
-                return Err(e).with_context(|| {
-                    format!("registering {} {} failed", c.network.code(), c.external_id)
-                });
-            }
-        }
-    }
-    println!("communities registered: {added}, already registered: {skipped}");
+    let list: Vec<_> = batch
+        .communities
+        .into_iter()
+        .map(|c| {
+            let required = REQUIRED_NETWORKS.contains(&c.network);
+            (c, required)
+        })
+        .collect();
+    // One transaction: all rows or none.
+    let (added, skipped) = store
+        .register_communities(&list, None, otklik_pipeline::now())
+        .await
+        .context("import failed; nothing was registered")?;
+    println!(
+        "communities registered: {}, already registered: {skipped}",
+        added.len()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

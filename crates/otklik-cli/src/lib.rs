@@ -19,6 +19,7 @@ pub mod communities;
 pub mod config;
 mod demo;
 mod logging;
+pub mod replies;
 pub mod sources;
 
 use std::path::PathBuf;
@@ -70,6 +71,14 @@ pub enum Command {
         /// Load the demo region from DIR (default `demo`) when the database has no territories.
         #[arg(long, num_args = 0..=1, default_missing_value = "demo", value_name = "DIR")]
         demo: Option<PathBuf>,
+        /// Do not run the monitoring pipeline (collectors on their schedules, analysis,
+        /// replies) inside the server. With `--demo` only the demo sources configured in
+        /// `DIR/collect.toml` run, against the demo feeds this server serves itself.
+        #[arg(long)]
+        no_collect: bool,
+        /// Pipeline settings.
+        #[command(flatten)]
+        pipeline: collect::PipelineArgs,
     },
     /// Create or upgrade the database schema.
     Migrate,
@@ -139,6 +148,12 @@ pub enum Command {
         /// Communities subcommand.
         #[command(subcommand)]
         command: communities::CommunitiesCommand,
+    },
+    /// The reply outbox: list, queue an answer, deliver the due replies now.
+    Replies {
+        /// Replies subcommand.
+        #[command(subcommand)]
+        command: replies::RepliesCommand,
     },
 }
 

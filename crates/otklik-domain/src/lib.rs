@@ -38,7 +38,9 @@ pub use ids::{
     AuditEventId, CommunityId, MessageId, OrganisationId, PollId, PostId, SourceId, TerritoryId,
     UserId,
 };
-pub use message::{Channel, Message, MessageStatus, NewMessage, Transition, check_rating};
+pub use message::{
+    Channel, Message, MessageRecord, MessageStatus, NewMessage, Transition, check_rating,
+};
 pub use organisation::{Onboarding, OrgKind, Organisation};
 pub use poll::{Poll, PollKind, PollStatus};
 pub use role::{Role, RoleGrant, User, role_may};

@@ -195,6 +195,87 @@ pub struct NewMessage {
     pub deadline_at: Timestamp,
 }
 
+/// A message with the workflow's own fields: what the intake brought beside the text, the
+/// moderator's and executor's notes, the deadline clock and the duplicate group.
+///
+/// The store keeps these in the `messages` row; the workflow computes the next record of a
+/// step from the current one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    /// The message.
+    #[serde(flatten)]
+    pub message: Message,
+    /// How to reach the citizen (e-mail or phone), when given.
+    pub citizen_contact: Option<String>,
+    /// Attachment ids (content hashes) accepted with the submission.
+    pub attachments: Vec<String>,
+    /// External system of an integration submission.
+    pub external_system: Option<String>,
+    /// The message's id in that external system.
+    pub external_id: Option<String>,
+    /// Link to the original post of a collected incident.
+    pub source_url: Option<String>,
+    /// Reviewed on the fast-track (shorter) deadline.
+    pub fast_track: bool,
+    /// Why the message waits for the moderator, or how it was routed (Russian).
+    pub moderation_note: Option<String>,
+    /// Code of the rejection reason from the configured list.
+    pub reject_reason_code: Option<String>,
+    /// The moderator's rejection text.
+    pub rejection_reason: Option<String>,
+    /// The latest (draft or final) answer.
+    pub answer_text: Option<String>,
+    /// The head's last comment when returning for revision.
+    pub revision_comment: Option<String>,
+    /// While waiting for the citizen: since when the deadline clock is paused.
+    pub clock_paused_at: Option<Timestamp>,
+    /// Total time the clock was paused so far, in milliseconds.
+    pub paused_ms: i64,
+    /// How many times the deadline was postponed.
+    pub postponements: i64,
+    /// The reasons given for the last postponement.
+    pub postpone_reason: Option<String>,
+    /// First public reply due (social-network incidents), in working hours.
+    pub first_reply_due_at: Option<Timestamp>,
+    /// The first message of this message's duplicate group, when it has one.
+    pub duplicate_group: Option<MessageId>,
+    /// When the answer went out.
+    pub answered_at: Option<Timestamp>,
+    /// How many times the curator reopened it.
+    pub reopened: i64,
+    /// The deadline clock as the workflow keeps it (JSON of `otklik_calendar::DeadlineClock`).
+    pub deadline_clock: Option<String>,
+}
+
+impl MessageRecord {
+    /// A record with no workflow fields set beyond the message itself.
+    pub fn new(message: Message) -> Self {
+        Self {
+            message,
+            citizen_contact: None,
+            attachments: Vec::new(),
+            external_system: None,
+            external_id: None,
+            source_url: None,
+            fast_track: false,
+            moderation_note: None,
+            reject_reason_code: None,
+            rejection_reason: None,
+            answer_text: None,
+            revision_comment: None,
+            clock_paused_at: None,
+            paused_ms: 0,
+            postponements: 0,
+            postpone_reason: None,
+            first_reply_due_at: None,
+            duplicate_group: None,
+            answered_at: None,
+            reopened: 0,
+            deadline_clock: None,
+        }
+    }
+}
+
 /// Check a 5-point rating.
 pub fn check_rating(r: i64) -> Result<i64, DomainError> {
     if (1..=5).contains(&r) {
@@ -248,6 +329,37 @@ mod tests {
             .filter(Result::is_ok)
             .count();
         assert_eq!(ok, 16);
+    }
+
+    #[test]
+    fn record_round_trips_through_json() {
+        let message = Message {
+            id: MessageId(3),
+            status: S::Execution,
+            version: 4,
+            channel: Channel::Portal,
+            subcategory: SubcategoryId("roads.potholes".into()),
+            territory: Some(TerritoryId(1)),
+            executor: Some(OrganisationId(2)),
+            submitted_via: None,
+            author: Some(UserId(5)),
+            author_handle: None,
+            source_post: None,
+            text: "Яма".into(),
+            address: None,
+            confidence_pm: None,
+            rating: None,
+            created_at: Timestamp(1),
+            deadline_at: Timestamp(2),
+            updated_at: Timestamp(3),
+        };
+        let mut record = MessageRecord::new(message);
+        record.attachments = vec!["a".into()];
+        record.clock_paused_at = Some(Timestamp(9));
+        record.deadline_clock = Some("{}".into());
+        let json = serde_json::to_string(&record).expect("encode");
+        let back: MessageRecord = serde_json::from_str(&json).expect("decode");
+        assert_eq!(back, record);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! become routed workflow messages (idempotency key `post:<id>`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use otklik_classify::monitor::{PostAnalysis, PostAnalyzer};
 use otklik_classify::territory::TerritoryEntry;
@@ -28,7 +29,7 @@ impl Default for AnalystSettings {
     fn default() -> Self {
         Self {
             min_confidence: 0.5,
-            batch_size: 200,
+            batch_size: 1000,
         }
     }
 }
@@ -95,7 +96,7 @@ pub async fn territory_entries(store: &Store) -> Result<Vec<TerritoryEntry>, Pip
 #[derive(Debug)]
 pub struct Analyst {
     store: Store,
-    analyzer: PostAnalyzer,
+    analyzer: Arc<PostAnalyzer>,
     router: Router,
     tree: CategoryTree,
     settings: AnalystSettings,
@@ -117,7 +118,7 @@ impl Analyst {
         let territory_codes = territories.iter().map(|t| (t.id, t.code.clone())).collect();
         Self {
             store,
-            analyzer,
+            analyzer: Arc::new(analyzer),
             router,
             tree,
             settings,
@@ -154,9 +155,11 @@ impl Analyst {
                 break;
             }
             let n = batch.len();
-            for post in batch {
-                let prior = priors.get(&post.post.source).map(String::as_str);
-                let done = self.analyse_post(&post, prior, now).await?;
+            let analyses = self.analyse_texts(&batch, &priors).await?;
+            let mut verdicts = Vec::with_capacity(n);
+            for (post, a) in batch.iter().zip(analyses) {
+                let (done, classification) = self.decide(post, a, now).await?;
+                verdicts.push((done.post, classification, done.message));
                 report.analysed += 1;
                 if done.is_complaint {
                     report.complaints += 1;
@@ -172,6 +175,8 @@ impl Analyst {
                 }
                 report.posts.push(done);
             }
+            // The whole batch's verdicts in one transaction.
+            self.store.record_classifications(&verdicts).await?;
             if i64::try_from(n).unwrap_or(i64::MAX) < self.settings.batch_size {
                 break;
             }
@@ -179,13 +184,57 @@ impl Analyst {
         Ok(report)
     }
 
-    async fn analyse_post(
+    /// Runs the analyzer over the batch's texts on all cores (off the async runtime).
+    async fn analyse_texts(
+        &self,
+        batch: &[PostDetails],
+        priors: &HashMap<SourceId, String>,
+    ) -> Result<Vec<PostAnalysis>, PipelineError> {
+        let inputs: Vec<(String, Option<String>)> = batch
+            .iter()
+            .map(|p| (p.post.text.clone(), priors.get(&p.post.source).cloned()))
+            .collect();
+        let analyzer = Arc::clone(&self.analyzer);
+        tokio::task::spawn_blocking(move || {
+            let threads = std::thread::available_parallelism()
+                .map_or(1, std::num::NonZeroUsize::get)
+                .clamp(1, 4);
+            let chunk = inputs.len().div_ceil(threads).max(1);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = inputs
+                    .chunks(chunk)
+                    .map(|part| {
+                        let analyzer = &analyzer;
+                        scope.spawn(move || {
+                            part.iter()
+                                .map(|(text, prior)| analyzer.analyze(text, prior.as_deref()))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                let mut out = Vec::with_capacity(inputs.len());
+                for h in handles {
+                    match h.join() {
+                        Ok(part) => out.extend(part),
+                        Err(_) => {
+                            return Err(PipelineError::Config("the post analyzer panicked".into()));
+                        }
+                    }
+                }
+                Ok(out)
+            })
+        })
+        .await
+        .map_err(|e| PipelineError::Config(format!("analysis task failed: {e}")))?
+    }
+
+    /// Turns one post's analysis into its classification and, for a complaint, its message.
+    async fn decide(
         &self,
         post: &PostDetails,
-        prior: Option<&str>,
+        a: PostAnalysis,
         now: Timestamp,
-    ) -> Result<AnalysedPost, PipelineError> {
-        let a = self.analyzer.analyze(&post.post.text, prior);
+    ) -> Result<(AnalysedPost, Classification), PipelineError> {
         let kind: PostKind = a.kind.as_str().parse().unwrap_or(PostKind::Other);
         let territory = a
             .territory()
@@ -233,10 +282,7 @@ impl Analyst {
             _ => None,
         };
         done.message = message;
-        self.store
-            .record_classification(post.post.id, &classification, message)
-            .await?;
-        Ok(done)
+        Ok((done, classification))
     }
 
     /// Creates (or finds again) the message of a complaint, routes it and, when confident,

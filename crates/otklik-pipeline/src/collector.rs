@@ -69,6 +69,9 @@ pub struct PollReport {
     pub circuit: CircuitState,
     /// When the source runs next (on failure: the backoff's retry time).
     pub next_run_at: Option<Timestamp>,
+    /// The run stopped at [`CollectorSettings::max_pages`] with pages still to read: the
+    /// source is due again at once (catching up) instead of at its next scheduled time.
+    pub more: bool,
 }
 
 impl PollReport {
@@ -83,6 +86,7 @@ impl PollReport {
             skipped: None,
             circuit,
             next_run_at: None,
+            more: false,
         }
     }
 }
@@ -236,6 +240,7 @@ impl Collector {
         let ctx = PollContext::at(name, now.millis());
         let mut cursor = health.cursor.clone().map(Cursor::new);
         let mut newest: Option<Timestamp> = None;
+        let mut done = false;
         while report.pages < self.settings.max_pages.max(1) {
             let batch = match source.poll(cursor.clone(), &ctx).await {
                 Ok(b) => b,
@@ -278,6 +283,7 @@ impl Collector {
             report.updated += outcome.updated;
             cursor = Some(batch.next_cursor);
             if batch.done {
+                done = true;
                 break;
             }
         }
@@ -285,7 +291,14 @@ impl Collector {
             .record_poll_success(id, report.items, newest, now)
             .await?;
         report.circuit = CircuitState::Closed;
-        if let Some(next) = schedule.and_then(|s| s.next_run(now.millis())) {
+        if !done {
+            // Pages left to read: due again at once, not at the next scheduled time.
+            report.more = true;
+            if schedule.is_some() {
+                self.store.set_source_next_run(id, Some(now)).await?;
+                report.next_run_at = Some(now);
+            }
+        } else if let Some(next) = schedule.and_then(|s| s.next_run(now.millis())) {
             let next = Timestamp(next);
             self.store.set_source_next_run(id, Some(next)).await?;
             report.next_run_at = Some(next);

@@ -1,6 +1,7 @@
 //! [`Scheduler`]: every enabled source on its cron schedule, one tokio task per source, all
-//! handing their pages through one bounded channel to a single store-writer task that also
-//! runs the analyst after each write; a replier task empties the reply outbox. Stops
+//! handing their pages through one bounded channel to a single store-writer task; an analyst
+//! task, woken by the writer, classifies what was stored (concurrently with collection); a
+//! replier task empties the reply outbox. Stops
 //! gracefully when the shutdown watch turns `true` (or its sender is dropped): sources finish
 //! the page in hand, the writer drains the channel, then [`Scheduler::run`] returns.
 
@@ -11,7 +12,7 @@ use otklik_collect::Source;
 use otklik_collect::schedule::Schedule;
 use otklik_domain::{SourceId, Timestamp};
 use otklik_store::{CircuitState, Store};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::collector::{Collector, CollectorSettings, PostSink, WriteRequest};
@@ -106,8 +107,12 @@ impl Scheduler {
     /// Runs until `shutdown` turns true; returns the first store error of the writer.
     pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<(), PipelineError> {
         let (tx, rx) = mpsc::channel::<WriteRequest>(self.settings.channel_capacity.max(1));
-        let writer = tokio::spawn(writer_task(self.store.clone(), rx, self.analyst.clone()));
+        let written = Arc::new(Notify::new());
+        let writer = tokio::spawn(writer_task(self.store.clone(), rx, Arc::clone(&written)));
         let mut tasks = JoinSet::new();
+        if let Some(analyst) = self.analyst.clone() {
+            tasks.spawn(analyst_task(analyst, written, shutdown.clone()));
+        }
         for src in self.sources {
             let collector = Collector::with_sink(
                 self.store.clone(),
@@ -149,10 +154,12 @@ impl Scheduler {
     }
 }
 
+/// The single store writer: each page's posts and cursor in one transaction, in arrival
+/// order; wakes the analyst when something new was written.
 async fn writer_task(
     store: Store,
     mut rx: mpsc::Receiver<WriteRequest>,
-    analyst: Option<Arc<Analyst>>,
+    written: Arc<Notify>,
 ) -> Result<(), PipelineError> {
     while let Some(req) = rx.recv().await {
         let result = store
@@ -161,19 +168,45 @@ async fn writer_task(
         let changed = matches!(&result, Ok(o) if o.inserted + o.updated > 0);
         // The collector may have stopped waiting (shutdown); the write stands either way.
         let _ = req.ack.send(result);
-        if let (true, Some(analyst)) = (changed, &analyst) {
-            match analyst.run_once(now()).await {
-                Ok(r) => tracing::info!(
-                    analysed = r.analysed,
-                    complaints = r.complaints,
-                    messages = r.messages_created,
-                    "new posts analysed"
-                ),
-                Err(e) => tracing::error!(error = %e, "analysis failed; posts stay unclassified"),
-            }
+        if changed {
+            written.notify_one();
         }
     }
     Ok(())
+}
+
+/// Analyses what the writer stored, concurrently with collection (so that classification
+/// never holds up the writer). Runs once at start (posts left unanalysed by an earlier run),
+/// then whenever woken; stops on shutdown after the round in hand — posts not analysed yet
+/// stay in the store and are analysed on the next start.
+async fn analyst_task(
+    analyst: Arc<Analyst>,
+    written: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        match analyst.run_once(now()).await {
+            Ok(r) if r.analysed > 0 => tracing::info!(
+                analysed = r.analysed,
+                complaints = r.complaints,
+                messages = r.messages_created,
+                "new posts analysed"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "analysis failed; posts stay unclassified"),
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        tokio::select! {
+            () = written.notified() => {}
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    return;
+                }
+            }
+        }
+    }
 }
 
 async fn source_task(

@@ -58,6 +58,7 @@
 mod categories;
 mod error;
 mod keywords;
+mod reject_reasons;
 mod routing;
 
 use std::fmt;
@@ -74,6 +75,9 @@ pub use keywords::{
     CategoryKeywords, DEFAULT_BOOST, KeywordRules, KeywordSet, KeywordSummary, MAX_BOOST, MAX_SLOP,
     MIN_WILDCARD_PREFIX, Phrase, SubcategoryKeywords, check_coverage, load_keyword_rules,
     parse_keyword_file,
+};
+pub use reject_reasons::{
+    REJECT_REASONS_FILE, RejectReason, RejectReasons, load_reject_reasons, parse_reject_reasons,
 };
 pub use routing::{
     ExplicitRule, Level, LevelEntry, RoutingDefaults, RoutingRules, RuleTarget, load_routing_rules,

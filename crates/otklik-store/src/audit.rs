@@ -23,6 +23,42 @@ pub(crate) async fn insert(conn: &mut AnyConnection, ev: &NewAuditEvent) -> Resu
     Ok(AuditEventId(id))
 }
 
+/// Writes several audit events in one statement (at most 200 per statement).
+pub(crate) async fn insert_many(conn: &mut AnyConnection, events: &[NewAuditEvent]) -> Result<()> {
+    for chunk in events.chunks(200) {
+        let mut sql = String::from(
+            "INSERT INTO audit_events (at, actor_id, entity, entity_id, action, detail) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let p = i * 6;
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${})",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5,
+                p + 6
+            ));
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for ev in chunk {
+            q = q
+                .bind(ev.at.millis())
+                .bind(ev.actor.map(UserId::get))
+                .bind(ev.entity.code())
+                .bind(ev.entity_id)
+                .bind(ev.action.as_str())
+                .bind(ev.detail.as_str());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Shorthand for building an event.
 pub(crate) fn event(
     actor: Option<UserId>,

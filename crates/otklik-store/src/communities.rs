@@ -81,40 +81,176 @@ fn key_of(network: Network, external_id: &str) -> String {
     format!("{}:{external_id}", network.code())
 }
 
-/// Links one source to the community its target names (or to none), returns the link.
+/// The canonical form of a community reference on `network`, so that a source's target and a
+/// registered community match however either was written: links (`https://vk.com/Club1/`,
+/// `t.me/s/name`), `@name`, VK's `-123` / `123` / `public123` / `event123` (all `club123`),
+/// OK's `group/123` (`group123`); names lower-cased. Other networks: the text trimmed, without
+/// a trailing slash.
+///
+/// ```
+/// use otklik_domain::Network;
+/// use otklik_store::canonical_community_ref as c;
+/// assert_eq!(c(Network::Vk, "https://vk.com/Club218004512/"), "club218004512");
+/// assert_eq!(c(Network::Vk, "-218004512"), c(Network::Vk, "public218004512"));
+/// assert_eq!(c(Network::Vk, "vk.ru/Zarechny_Rayon"), "zarechny_rayon");
+/// assert_eq!(c(Network::Telegram, "@Seversk_News"), c(Network::Telegram, "https://t.me/s/seversk_news"));
+/// assert_eq!(c(Network::Ok, "https://ok.ru/group/5555"), "group5555");
+/// ```
+pub fn canonical_community_ref(network: Network, raw: &str) -> String {
+    let mut s = raw.trim();
+    if matches!(network, Network::Rss | Network::Web) {
+        return s.trim_end_matches('/').to_owned();
+    }
+    for scheme in ["https://", "http://"] {
+        if let Some(rest) = s.strip_prefix(scheme) {
+            s = rest;
+        }
+    }
+    for prefix in ["www.", "m."] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            s = rest;
+        }
+    }
+    for host in [
+        "vk.com/",
+        "vk.ru/",
+        "ok.ru/",
+        "t.me/s/",
+        "t.me/",
+        "telegram.me/s/",
+        "telegram.me/",
+    ] {
+        if let Some(rest) = s.strip_prefix(host) {
+            s = rest;
+            break;
+        }
+    }
+    let s = s.split(['?', '#']).next().unwrap_or(s);
+    let s = s
+        .trim_end_matches('/')
+        .trim_start_matches('@')
+        .to_lowercase();
+    match network {
+        Network::Vk => {
+            let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+            let id = s.trim_start_matches('-');
+            if digits(id) {
+                return format!("club{id}");
+            }
+            for prefix in ["club", "public", "event"] {
+                if let Some(n) = s.strip_prefix(prefix)
+                    && digits(n)
+                {
+                    return format!("club{n}");
+                }
+            }
+            s
+        }
+        Network::Ok => match s.strip_prefix("group/") {
+            Some(n) => format!("group{n}"),
+            None => s,
+        },
+        _ => s,
+    }
+}
+
+/// Does a source's `target` name the community (by its external id, screen name or URL)?
+fn names_community(
+    network: Network,
+    target: &str,
+    external_id: &str,
+    screen_name: Option<&str>,
+    url: Option<&str>,
+) -> bool {
+    let t = canonical_community_ref(network, target);
+    [Some(external_id), screen_name, url]
+        .into_iter()
+        .flatten()
+        .any(|r| !r.trim().is_empty() && canonical_community_ref(network, r) == t)
+}
+
+/// Links one source to the community its target names (or to none), returns the link. The
+/// target and the community's id, screen name and URL are compared in their canonical forms
+/// ([`canonical_community_ref`]).
 pub(crate) async fn link_source(
     conn: &mut AnyConnection,
     source: SourceId,
 ) -> Result<Option<CommunityId>> {
-    sqlx::query(
-        "UPDATE sources SET community_id = (\
-         SELECT MIN(c.id) FROM communities c WHERE c.network = sources.network \
-         AND (c.external_id = sources.target OR c.url = sources.target \
-         OR c.screen_name = sources.target)) WHERE id = $1",
+    let row = sqlx::query("SELECT network, target FROM sources WHERE id = $1")
+        .bind(source.get())
+        .fetch_one(&mut *conn)
+        .await?;
+    let network: Network = rows::text(&row, "network")?
+        .parse()
+        .map_err(|_| StoreError::Invalid(format!("source {source}: unknown network")))?;
+    let target = rows::text(&row, "target")?;
+    let candidates = sqlx::query(
+        "SELECT id, external_id, screen_name, url FROM communities WHERE network = $1 ORDER BY id",
     )
-    .bind(source.get())
-    .execute(&mut *conn)
+    .bind(network.code())
+    .fetch_all(&mut *conn)
     .await?;
-    let community: Option<i64> =
-        sqlx::query_scalar("SELECT community_id FROM sources WHERE id = $1")
-            .bind(source.get())
-            .fetch_one(&mut *conn)
-            .await?;
-    Ok(community.map(CommunityId))
+    let mut found = None;
+    for c in &candidates {
+        if names_community(
+            network,
+            &target,
+            &rows::text(c, "external_id")?,
+            rows::opt_text(c, "screen_name")?.as_deref(),
+            rows::opt_text(c, "url")?.as_deref(),
+        ) {
+            found = Some(rows::int(c, "id")?);
+            break;
+        }
+    }
+    sqlx::query("UPDATE sources SET community_id = $1 WHERE id = $2")
+        .bind(found)
+        .bind(source.get())
+        .execute(&mut *conn)
+        .await?;
+    Ok(found.map(CommunityId))
 }
 
-/// Links the not yet linked sources whose target names `community`, and their not yet linked
-/// posts.
+/// Links the not yet linked sources whose target names `community` (canonical forms, see
+/// [`canonical_community_ref`]), and their not yet linked posts.
 pub(crate) async fn link_community(conn: &mut AnyConnection, community: CommunityId) -> Result<()> {
-    sqlx::query(
-        "UPDATE sources SET community_id = $1 WHERE community_id IS NULL AND EXISTS (\
-         SELECT 1 FROM communities c WHERE c.id = $1 AND c.network = sources.network \
-         AND (c.external_id = sources.target OR c.url = sources.target \
-         OR c.screen_name = sources.target))",
-    )
-    .bind(community.get())
-    .execute(&mut *conn)
-    .await?;
+    let Some(c) =
+        sqlx::query("SELECT network, external_id, screen_name, url FROM communities WHERE id = $1")
+            .bind(community.get())
+            .fetch_optional(&mut *conn)
+            .await?
+    else {
+        return Ok(());
+    };
+    let network_code = rows::text(&c, "network")?;
+    let network: Network = network_code
+        .parse()
+        .map_err(|_| StoreError::Invalid(format!("community {community}: unknown network")))?;
+    let (external_id, screen_name, url) = (
+        rows::text(&c, "external_id")?,
+        rows::opt_text(&c, "screen_name")?,
+        rows::opt_text(&c, "url")?,
+    );
+    let sources =
+        sqlx::query("SELECT id, target FROM sources WHERE community_id IS NULL AND network = $1")
+            .bind(network_code.as_str())
+            .fetch_all(&mut *conn)
+            .await?;
+    for s in &sources {
+        if names_community(
+            network,
+            &rows::text(s, "target")?,
+            &external_id,
+            screen_name.as_deref(),
+            url.as_deref(),
+        ) {
+            sqlx::query("UPDATE sources SET community_id = $1 WHERE id = $2")
+                .bind(community.get())
+                .bind(rows::int(s, "id")?)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
     sqlx::query(
         "UPDATE posts SET community_id = $1 WHERE community_id IS NULL AND source_id IN (\
          SELECT id FROM sources WHERE community_id = $1)",
@@ -135,6 +271,78 @@ async fn community_by_id(
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(rows::registered_community).transpose()
+}
+
+/// Registers one community inside the caller's transaction (see [`Store::register_community`]).
+async fn register_in(
+    conn: &mut AnyConnection,
+    new: &NewCommunity,
+    required: bool,
+    actor: Option<UserId>,
+    now: Timestamp,
+) -> Result<CommunityId> {
+    if new.external_id.trim().is_empty() {
+        return Err(StoreError::Invalid(
+            "community external id must not be empty".into(),
+        ));
+    }
+    let duplicate = || StoreError::Duplicate {
+        entity: EntityKind::Community,
+        key: key_of(new.network, &new.external_id),
+    };
+    let organisation = directory::organisation_by_code(conn, &new.organisation_code)
+        .await?
+        .ok_or_else(|| StoreError::UnknownReference {
+            kind: EntityKind::Organisation,
+            code: new.organisation_code.clone(),
+        })?;
+    let exists: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM communities WHERE network = $1 AND external_id = $2",
+    )
+    .bind(new.network.code())
+    .bind(new.external_id.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    if exists > 0 {
+        return Err(duplicate());
+    }
+    let inserted = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO communities (network, external_id, url, title, organisation_id, \
+         verification, required, added_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         RETURNING id",
+    )
+    .bind(new.network.code())
+    .bind(new.external_id.as_str())
+    .bind(new.url.as_str())
+    .bind(new.title.as_str())
+    .bind(organisation.id.get())
+    .bind(new.verification.code())
+    .bind(flag(required))
+    .bind(now.millis())
+    .fetch_one(&mut *conn)
+    .await;
+    let id = match inserted.map_err(StoreError::from) {
+        Ok(id) => CommunityId(id),
+        // Lost a race with a concurrent registration of the same page.
+        Err(e) if e.is_unique_violation() => return Err(duplicate()),
+        Err(e) => return Err(e),
+    };
+    link_community(conn, id).await?;
+    let event = audit::event(
+        actor,
+        EntityKind::Community,
+        id.get(),
+        "registered",
+        json!({
+            "network": new.network.code(),
+            "external_id": new.external_id,
+            "organisation": organisation.code,
+            "required": required,
+        }),
+        now,
+    );
+    audit::insert(conn, &event).await?;
+    Ok(id)
 }
 
 fn community_not_found(id: CommunityId) -> StoreError {
@@ -160,71 +368,35 @@ impl Store {
         actor: Option<UserId>,
         now: Timestamp,
     ) -> Result<CommunityId> {
-        if new.external_id.trim().is_empty() {
-            return Err(StoreError::Invalid(
-                "community external id must not be empty".into(),
-            ));
-        }
-        let duplicate = || StoreError::Duplicate {
-            entity: EntityKind::Community,
-            key: key_of(new.network, &new.external_id),
-        };
         let mut tx = self.begin_write().await?;
-        let conn: &mut AnyConnection = &mut tx;
-        let organisation = directory::organisation_by_code(conn, &new.organisation_code)
-            .await?
-            .ok_or_else(|| StoreError::UnknownReference {
-                kind: EntityKind::Organisation,
-                code: new.organisation_code.clone(),
-            })?;
-        let exists: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM communities WHERE network = $1 AND external_id = $2",
-        )
-        .bind(new.network.code())
-        .bind(new.external_id.as_str())
-        .fetch_one(&mut *conn)
-        .await?;
-        if exists > 0 {
-            return Err(duplicate());
-        }
-        let inserted = sqlx::query_scalar::<_, i64>(
-            "INSERT INTO communities (network, external_id, url, title, organisation_id, \
-             verification, required, added_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             RETURNING id",
-        )
-        .bind(new.network.code())
-        .bind(new.external_id.as_str())
-        .bind(new.url.as_str())
-        .bind(new.title.as_str())
-        .bind(organisation.id.get())
-        .bind(new.verification.code())
-        .bind(flag(required))
-        .bind(now.millis())
-        .fetch_one(&mut *conn)
-        .await;
-        let id = match inserted.map_err(StoreError::from) {
-            Ok(id) => CommunityId(id),
-            // Lost a race with a concurrent registration of the same page.
-            Err(e) if e.is_unique_violation() => return Err(duplicate()),
-            Err(e) => return Err(e),
-        };
-        link_community(conn, id).await?;
-        let event = audit::event(
-            actor,
-            EntityKind::Community,
-            id.get(),
-            "registered",
-            json!({
-                "network": new.network.code(),
-                "external_id": new.external_id,
-                "organisation": organisation.code,
-                "required": required,
-            }),
-            now,
-        );
-        audit::insert(conn, &event).await?;
+        let id = register_in(&mut tx, new, required, actor, now).await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Registers a whole list of communities (each with its `required` flag) in ONE
+    /// transaction — all or nothing: an unknown organisation, an empty id or any store error
+    /// rolls back every row of the list. Pages registered already (before, or earlier in the
+    /// same list) are skipped, not errors. Returns the ids of the new ones and how many were
+    /// skipped.
+    #[tracing::instrument(skip(self, list), fields(n = list.len()))]
+    pub async fn register_communities(
+        &self,
+        list: &[(NewCommunity, bool)],
+        actor: Option<UserId>,
+        now: Timestamp,
+    ) -> Result<(Vec<CommunityId>, usize)> {
+        let mut tx = self.begin_write().await?;
+        let (mut added, mut skipped) = (Vec::new(), 0);
+        for (new, required) in list {
+            match register_in(&mut tx, new, *required, actor, now).await {
+                Ok(id) => added.push(id),
+                Err(StoreError::Duplicate { .. }) => skipped += 1,
+                Err(e) => return Err(e),
+            }
+        }
+        tx.commit().await?;
+        Ok((added, skipped))
     }
 
     /// A community with its registry fields.

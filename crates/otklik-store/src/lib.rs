@@ -65,6 +65,7 @@
 //! # }
 //! ```
 
+mod attachments;
 mod audit;
 mod codes;
 mod communities;
@@ -73,24 +74,41 @@ mod directory;
 mod error;
 mod health;
 mod messages;
+mod notify;
 mod outbox;
 mod polls;
 mod posts;
 mod rows;
+pub mod search_feed;
+mod workflow;
 
 use std::time::Duration;
 
 use sqlx::AnyPool;
 
+pub use attachments::{
+    Attachment, AttachmentError, AttachmentFiles, AttachmentId, AttachmentLimits,
+    MAX_FILE_NAME_CHARS, MediaType, StoredBlob, attach_in, sanitize_file_name,
+};
 pub use codes::{CircuitState, PostKind, ReplyStatus};
-pub use communities::{CommunityStats, RegisteredCommunity, ResolvedCommunity};
+pub use communities::{
+    CommunityStats, RegisteredCommunity, ResolvedCommunity, canonical_community_ref,
+};
 pub use connect::{DATA_DIR_DB_FILE, sqlite_url};
 pub use directory::{DirectoryCounts, ImportSummary, KindSummary};
 pub use error::{Result, StoreError, redact_url};
 pub use health::{CIRCUIT_OPEN_AFTER, SourceHealth};
 pub use messages::{MessageChange, MessageDetails, MessageFilter};
+pub use notify::{
+    EmailId, EmailStatus, NewEmail, OutboundEmail, OutboxCounts, RatingLinkUse, UsedRatingLink,
+    consume_rating_link_in, enqueue_email_in,
+};
 pub use outbox::{OutboundReply, ReplyId};
 pub use polls::NewPoll;
+pub use workflow::{
+    BatchItem, DuplicateCandidate, Escalation, EscalationKind, Keyed, MAX_BATCH, MAX_CANDIDATES,
+    NewRecord, StepApplied, StepWrite, StoredRequest,
+};
 pub use posts::{Classification, NewPost, PostDetails, PostFilter, PostVersion, StorePostsOutcome};
 
 /// The database behind a [`Store`].

@@ -262,4 +262,26 @@ impl Store {
             .await?;
         rows.iter().map(rows::reply).collect()
     }
+
+    /// Replies in the outbox, newest first: all, or those in `status`; at most `limit`.
+    #[tracing::instrument(skip(self))]
+    pub async fn replies(
+        &self,
+        status: Option<ReplyStatus>,
+        limit: i64,
+    ) -> Result<Vec<OutboundReply>> {
+        if limit < 0 {
+            return Err(StoreError::Invalid("limit must not be negative".into()));
+        }
+        let sql = format!(
+            "SELECT {REPLY_COLS} FROM outbound_replies \
+             WHERE ($1 IS NULL OR status = $1) ORDER BY id DESC LIMIT $2"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(status.map(ReplyStatus::code))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(rows::reply).collect()
+    }
 }

@@ -6,6 +6,8 @@
 //! `community_id` is copied from its source's `community_id` when the post is first stored
 //! (see [`Store::register_community`] for how sources get linked).
 
+use std::collections::{HashMap, HashSet};
+
 use otklik_domain::{
     CollectedPost, CommunityId, EntityKind, MessageId, Network, PostId, SourceId, SubcategoryId,
     TerritoryId, Timestamp,
@@ -240,62 +242,149 @@ pub(crate) fn source_not_found(source: SourceId) -> StoreError {
 const CLEAR_CLASSIFICATION: &str = "kind = NULL, is_complaint = NULL, subcategory = NULL, \
      confidence_pm = NULL, territory_id = NULL, classified_at = NULL";
 
-async fn store_one(
-    conn: &mut AnyConnection,
-    source: SourceId,
-    community: Option<i64>,
-    post: &NewPost,
-    now: Timestamp,
-    outcome: &mut StorePostsOutcome,
-) -> Result<()> {
+/// Rows per multi-row statement (16 parameters a row for inserts: well below the parameter
+/// limits of SQLite, 32,766, and PostgreSQL, 65,535).
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// What storing a new sighting needs to know of a post already stored.
+struct Known {
+    id: i64,
+    content_hash: String,
+    message_id: Option<i64>,
+    views: Option<i64>,
+}
+
+fn check_post(post: &NewPost) -> Result<()> {
     if post.external_id.is_empty() || post.content_hash.is_empty() {
         return Err(StoreError::Invalid(format!(
             "post {:?} of {} needs an external id and a content hash",
             post.external_id, post.network
         )));
     }
-    let existing = sqlx::query(
-        "SELECT id, content_hash, text, updated_at, message_id FROM posts \
-         WHERE network = $1 AND external_id = $2",
-    )
-    .bind(post.network.code())
-    .bind(post.external_id.as_str())
-    .fetch_optional(&mut *conn)
-    .await?;
-    let attachments = json_list(post.attachments.iter().map(String::as_str));
-    let Some(existing) = existing else {
-        sqlx::query(
+    Ok(())
+}
+
+/// `$from, $from+1, …` — `n` placeholders, comma-separated.
+fn placeholders(sql: &mut String, from: usize, n: usize) {
+    for i in 0..n {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('$');
+        sql.push_str(&(from + i).to_string());
+    }
+}
+
+/// Stored posts by network code, then external id.
+type KnownPosts = HashMap<&'static str, HashMap<String, Known>>;
+
+fn lookup<'k>(known: &'k KnownPosts, post: &NewPost) -> Option<&'k Known> {
+    known.get(post.network.code())?.get(&post.external_id)
+}
+
+/// The stored posts among `posts`: one `SELECT … IN (…)` per network and
+/// [`ROWS_PER_STATEMENT`] ids instead of one per post.
+async fn known_posts(conn: &mut AnyConnection, posts: &[&NewPost]) -> Result<KnownPosts> {
+    let mut known = KnownPosts::new();
+    let mut networks: Vec<Network> = posts.iter().map(|p| p.network).collect();
+    networks.sort_by_key(|n| n.code());
+    networks.dedup();
+    for network in networks {
+        let ids: Vec<&str> = posts
+            .iter()
+            .filter(|p| p.network == network)
+            .map(|p| p.external_id.as_str())
+            .collect();
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = String::from(
+                "SELECT id, external_id, content_hash, message_id, views FROM posts \
+                 WHERE network = $1 AND external_id IN (",
+            );
+            placeholders(&mut sql, 2, chunk.len());
+            sql.push(')');
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(network.code());
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                known.entry(network.code()).or_default().insert(
+                    rows::text(&row, "external_id")?,
+                    Known {
+                        id: rows::int(&row, "id")?,
+                        content_hash: rows::text(&row, "content_hash")?,
+                        message_id: rows::opt_int(&row, "message_id")?,
+                        views: rows::opt_int(&row, "views")?,
+                    },
+                );
+            }
+        }
+    }
+    Ok(known)
+}
+
+/// Inserts posts not stored yet, [`ROWS_PER_STATEMENT`] rows per `INSERT`.
+async fn insert_posts(
+    conn: &mut AnyConnection,
+    source: SourceId,
+    community: Option<i64>,
+    posts: &[&NewPost],
+    now: Timestamp,
+) -> Result<()> {
+    const COLS: usize = 16;
+    for chunk in posts.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = String::from(
             "INSERT INTO posts (source_id, network, external_id, url, author, text, \
              published_at, collected_at, updated_at, content_hash, parent_external_id, views, \
-             attachments, deleted, deleted_at, community_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, $15)",
-        )
-        .bind(source.get())
-        .bind(post.network.code())
-        .bind(post.external_id.as_str())
-        .bind(post.url.as_deref())
-        .bind(post.author.as_deref())
-        .bind(post.text.as_str())
-        .bind(post.published_at.millis())
-        .bind(now.millis())
-        .bind(post.content_hash.as_str())
-        .bind(post.parent_external_id.as_deref())
-        .bind(post.views)
-        .bind(attachments)
-        .bind(flag(post.deleted))
-        .bind(post.deleted.then_some(now.millis()))
-        .bind(community)
-        .execute(&mut *conn)
-        .await?;
-        outcome.inserted += 1;
-        return Ok(());
-    };
-    let id = rows::int(&existing, "id")?;
+             attachments, deleted, deleted_at, community_id) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            placeholders(&mut sql, 1 + i * COLS, COLS);
+            sql.push(')');
+        }
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for post in chunk {
+            query = query
+                .bind(source.get())
+                .bind(post.network.code())
+                .bind(post.external_id.as_str())
+                .bind(post.url.as_deref())
+                .bind(post.author.as_deref())
+                .bind(post.text.as_str())
+                .bind(post.published_at.millis())
+                .bind(now.millis())
+                .bind(now.millis())
+                .bind(post.content_hash.as_str())
+                .bind(post.parent_external_id.as_deref())
+                .bind(post.views)
+                .bind(json_list(post.attachments.iter().map(String::as_str)))
+                .bind(flag(post.deleted))
+                .bind(post.deleted.then_some(now.millis()))
+                .bind(community);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// A new sighting of a stored post: deletion noted, views refreshed, an edit versioned.
+async fn store_known(
+    conn: &mut AnyConnection,
+    community: Option<i64>,
+    known: &Known,
+    post: &NewPost,
+    now: Timestamp,
+    outcome: &mut StorePostsOutcome,
+) -> Result<()> {
+    let id = known.id;
     if post.deleted {
         mark_deleted(conn, id, now).await?;
     }
-    if rows::text(&existing, "content_hash")? == post.content_hash {
-        if post.views.is_some() {
+    if known.content_hash == post.content_hash {
+        if post.views.is_some() && post.views != known.views {
             sqlx::query("UPDATE posts SET views = $1 WHERE id = $2")
                 .bind(post.views)
                 .bind(id)
@@ -305,21 +394,25 @@ async fn store_one(
         outcome.unchanged += 1;
         return Ok(());
     }
+    // The superseded version, copied inside the database (no round trip of its text).
     sqlx::query(
-        "INSERT INTO post_versions (post_id, content_hash, text, seen_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO post_versions (post_id, content_hash, text, seen_at) \
+         SELECT id, content_hash, text, updated_at FROM posts WHERE id = $1",
     )
     .bind(id)
-    .bind(rows::text(&existing, "content_hash")?)
-    .bind(rows::text(&existing, "text")?)
-    .bind(rows::int(&existing, "updated_at")?)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    let clear = if known.message_id.is_none() {
+        format!(", {CLEAR_CLASSIFICATION}")
+    } else {
+        String::new()
+    };
+    sqlx::query(AssertSqlSafe(format!(
         "UPDATE posts SET text = $1, content_hash = $2, url = COALESCE($3, url), \
          author = COALESCE($4, author), updated_at = $5, \
          parent_external_id = COALESCE($6, parent_external_id), views = COALESCE($7, views), \
-         attachments = $8, community_id = COALESCE(community_id, $9) WHERE id = $10",
-    )
+         attachments = $8, community_id = COALESCE(community_id, $9){clear} WHERE id = $10"
+    )))
     .bind(post.text.as_str())
     .bind(post.content_hash.as_str())
     .bind(post.url.as_deref())
@@ -327,21 +420,58 @@ async fn store_one(
     .bind(now.millis())
     .bind(post.parent_external_id.as_deref())
     .bind(post.views)
-    .bind(attachments)
+    .bind(json_list(post.attachments.iter().map(String::as_str)))
     .bind(community)
     .bind(id)
     .execute(&mut *conn)
     .await?;
-    if rows::opt_int(&existing, "message_id")?.is_none() {
-        sqlx::query(AssertSqlSafe(format!(
-            "UPDATE posts SET {CLEAR_CLASSIFICATION} WHERE id = $1"
-        )))
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    }
     outcome.updated += 1;
     Ok(())
+}
+
+/// Stores a batch inside the caller's transaction. The stored posts of the batch are read in
+/// one query, new posts go in multi-row inserts; a batch naming the same post twice is
+/// stored post after post instead, so that the second sighting sees the first.
+async fn store_batch(
+    conn: &mut AnyConnection,
+    source: SourceId,
+    community: Option<i64>,
+    posts: &[NewPost],
+    now: Timestamp,
+) -> Result<StorePostsOutcome> {
+    for post in posts {
+        check_post(post)?;
+    }
+    let mut outcome = StorePostsOutcome::default();
+    let mut keys = HashSet::with_capacity(posts.len());
+    let distinct = posts
+        .iter()
+        .all(|p| keys.insert((p.network, p.external_id.as_str())));
+    if !distinct {
+        for post in posts {
+            let known = known_posts(conn, &[post]).await?;
+            match lookup(&known, post) {
+                Some(k) => store_known(conn, community, k, post, now, &mut outcome).await?,
+                None => {
+                    insert_posts(conn, source, community, &[post], now).await?;
+                    outcome.inserted += 1;
+                }
+            }
+        }
+        return Ok(outcome);
+    }
+    let all: Vec<&NewPost> = posts.iter().collect();
+    let known = known_posts(conn, &all).await?;
+    let mut fresh = Vec::with_capacity(posts.len());
+    for post in posts {
+        match lookup(&known, post) {
+            Some(k) => store_known(conn, community, k, post, now, &mut outcome).await?,
+            None => fresh.push(post),
+        }
+    }
+    insert_posts(conn, source, community, &fresh, now).await?;
+    outcome.inserted += fresh.len() as u64;
+    Ok(outcome)
 }
 
 /// Marks a post deleted; the first deletion time is kept.
@@ -359,6 +489,124 @@ async fn mark_deleted(conn: &mut AnyConnection, id: i64, now: Timestamp) -> Resu
 /// SQL that keeps the larger of a nullable column and a nullable new value.
 pub(crate) fn later_of(column: &str, value: &str) -> String {
     format!("CASE WHEN {column} IS NULL OR {column} < {value} THEN {value} ELSE {column} END")
+}
+
+/// Records one verdict inside the caller's transaction (see [`Store::record_classification`]).
+async fn classify_in(
+    conn: &mut AnyConnection,
+    post: PostId,
+    classification: &Classification,
+    message: Option<MessageId>,
+) -> Result<()> {
+    check_confidence(classification.confidence_pm)?;
+    let row = sqlx::query("SELECT message_id FROM posts WHERE id = $1")
+        .bind(post.get())
+        .fetch_optional(&mut *conn)
+        .await?
+        // `EntityKind` has no post kind: a missing post is an invalid argument.
+        .ok_or_else(|| StoreError::Invalid(format!("post {post} does not exist")))?;
+    let linked = rows::opt_int(&row, "message_id")?.map(MessageId);
+    if let (Some(linked), Some(message)) = (linked, message)
+        && linked != message
+    {
+        return Err(StoreError::Invalid(format!(
+            "post {post} already became message {linked}; it cannot be linked to {message}"
+        )));
+    }
+    sqlx::query(
+        "UPDATE posts SET kind = $1, is_complaint = $2, subcategory = $3, \
+         confidence_pm = $4, territory_id = $5, classified_at = $6, \
+         message_id = COALESCE($7, message_id) WHERE id = $8",
+    )
+    .bind(classification.kind.code())
+    .bind(flag(classification.is_complaint))
+    .bind(classification.subcategory.as_ref().map(|s| s.0.as_str()))
+    .bind(classification.confidence_pm)
+    .bind(classification.territory.map(TerritoryId::get))
+    .bind(classification.classified_at.millis())
+    .bind(message.map(MessageId::get))
+    .bind(post.get())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records many verdicts inside the caller's transaction: the linked messages of a chunk
+/// of posts read in one `SELECT … IN (…)`, the chunk written in one `UPDATE … FROM (VALUES …)`.
+/// A batch naming the same post twice is recorded verdict after verdict instead (the later
+/// replaces the earlier, as with one call each).
+async fn classify_batch(
+    conn: &mut AnyConnection,
+    verdicts: &[(PostId, Classification, Option<MessageId>)],
+) -> Result<()> {
+    for (_, classification, _) in verdicts {
+        check_confidence(classification.confidence_pm)?;
+    }
+    let mut seen = HashSet::with_capacity(verdicts.len());
+    if !verdicts.iter().all(|(post, _, _)| seen.insert(*post)) {
+        for (post, classification, message) in verdicts {
+            classify_in(conn, *post, classification, *message).await?;
+        }
+        return Ok(());
+    }
+    const COLS: usize = 8;
+    for chunk in verdicts.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = String::from("SELECT id, message_id FROM posts WHERE id IN (");
+        placeholders(&mut sql, 1, chunk.len());
+        sql.push(')');
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (post, _, _) in chunk {
+            query = query.bind(post.get());
+        }
+        let mut linked = HashMap::with_capacity(chunk.len());
+        for row in query.fetch_all(&mut *conn).await? {
+            linked.insert(rows::int(&row, "id")?, rows::opt_int(&row, "message_id")?);
+        }
+        for (post, _, message) in chunk {
+            // `EntityKind` has no post kind: a missing post is an invalid argument.
+            let current = linked
+                .get(&post.get())
+                .ok_or_else(|| StoreError::Invalid(format!("post {post} does not exist")))?;
+            if let (Some(current), Some(message)) = (current, message)
+                && *current != message.get()
+            {
+                return Err(StoreError::Invalid(format!(
+                    "post {post} already became message {current}; it cannot be linked to \
+                     {message}"
+                )));
+            }
+        }
+        // VALUES columns are named column1, column2, … on both SQLite and PostgreSQL.
+        let mut sql = String::from(
+            "UPDATE posts SET kind = v.column2, is_complaint = v.column3, \
+             subcategory = v.column4, confidence_pm = v.column5, territory_id = v.column6, \
+             classified_at = v.column7, message_id = COALESCE(v.column8, posts.message_id) \
+             FROM (VALUES ",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            placeholders(&mut sql, 1 + i * COLS, COLS);
+            sql.push(')');
+        }
+        sql.push_str(") AS v WHERE posts.id = v.column1");
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (post, c, message) in chunk {
+            query = query
+                .bind(post.get())
+                .bind(c.kind.code())
+                .bind(flag(c.is_complaint))
+                .bind(c.subcategory.as_ref().map(|s| s.0.as_str()))
+                .bind(c.confidence_pm)
+                .bind(c.territory.map(TerritoryId::get))
+                .bind(c.classified_at.millis())
+                .bind(message.map(MessageId::get));
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 fn check_confidence(c: Option<i64>) -> Result<()> {
@@ -424,10 +672,7 @@ impl Store {
             .bind(newest)
             .execute(&mut *conn)
             .await?;
-        let mut outcome = StorePostsOutcome::default();
-        for post in posts {
-            store_one(conn, source, community, post, now, &mut outcome).await?;
-        }
+        let outcome = store_batch(conn, source, community, posts, now).await?;
         let inserted = i64::try_from(outcome.inserted).unwrap_or(i64::MAX);
         sqlx::query("UPDATE source_state SET items_total = items_total + $1 WHERE source_id = $2")
             .bind(inserted)
@@ -556,37 +801,24 @@ impl Store {
         classification: &Classification,
         message: Option<MessageId>,
     ) -> Result<()> {
-        check_confidence(classification.confidence_pm)?;
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query("SELECT message_id FROM posts WHERE id = $1")
-            .bind(post.get())
-            .fetch_optional(&mut *tx)
-            .await?
-            // `EntityKind` has no post kind: a missing post is an invalid argument.
-            .ok_or_else(|| StoreError::Invalid(format!("post {post} does not exist")))?;
-        let linked = rows::opt_int(&row, "message_id")?.map(MessageId);
-        if let (Some(linked), Some(message)) = (linked, message)
-            && linked != message
-        {
-            return Err(StoreError::Invalid(format!(
-                "post {post} already became message {linked}; it cannot be linked to {message}"
-            )));
+        classify_in(&mut tx, post, classification, message).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// [`Store::record_classification`] for many posts in ONE transaction (all or nothing):
+    /// the analyst writes a whole batch at once instead of one transaction per post.
+    #[tracing::instrument(skip(self, verdicts), fields(n = verdicts.len()))]
+    pub async fn record_classifications(
+        &self,
+        verdicts: &[(PostId, Classification, Option<MessageId>)],
+    ) -> Result<()> {
+        if verdicts.is_empty() {
+            return Ok(());
         }
-        sqlx::query(
-            "UPDATE posts SET kind = $1, is_complaint = $2, subcategory = $3, \
-             confidence_pm = $4, territory_id = $5, classified_at = $6, \
-             message_id = COALESCE($7, message_id) WHERE id = $8",
-        )
-        .bind(classification.kind.code())
-        .bind(flag(classification.is_complaint))
-        .bind(classification.subcategory.as_ref().map(|s| s.0.as_str()))
-        .bind(classification.confidence_pm)
-        .bind(classification.territory.map(TerritoryId::get))
-        .bind(classification.classified_at.millis())
-        .bind(message.map(MessageId::get))
-        .bind(post.get())
-        .execute(&mut *tx)
-        .await?;
+        let mut tx = self.begin_write().await?;
+        classify_batch(&mut tx, verdicts).await?;
         tx.commit().await?;
         Ok(())
     }

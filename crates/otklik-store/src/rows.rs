@@ -5,10 +5,10 @@ use std::str::FromStr;
 
 use otklik_domain::{
     AuditEvent, AuditEventId, CategoryId, Channel, CollectedPost, CommunityId, DomainError,
-    EntityKind, Message, MessageId, MessageStatus, Network, NewAuditEvent, OfficialCommunity,
-    Onboarding, OrgKind, Organisation, OrganisationId, Poll, PollId, PollKind, PollStatus, PostId,
-    Source, SourceId, SubcategoryId, Territory, TerritoryId, TerritoryKind, Timestamp, User,
-    UserId, Verification,
+    EntityKind, Message, MessageId, MessageRecord, MessageStatus, Network, NewAuditEvent,
+    OfficialCommunity, Onboarding, OrgKind, Organisation, OrganisationId, Poll, PollId, PollKind,
+    PollStatus, PostId, Source, SourceId, SubcategoryId, Territory, TerritoryId, TerritoryKind,
+    Timestamp, User, UserId, Verification,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -30,6 +30,13 @@ pub(crate) const SOURCE_COLS: &str = "id, name, network, target, schedule, terri
 pub(crate) const MESSAGE_COLS: &str = "id, status, version, channel, subcategory, territory_id, \
      executor_id, submitted_via_id, author_id, author_handle, source_post_id, text, address, \
      confidence_pm, rating, created_at, deadline_at, updated_at";
+/// [`MESSAGE_COLS`] and the workflow's columns (see [`message_record`]).
+pub(crate) const RECORD_COLS: &str = "id, status, version, channel, subcategory, territory_id, \
+     executor_id, submitted_via_id, author_id, author_handle, source_post_id, text, address, \
+     confidence_pm, rating, created_at, deadline_at, updated_at, citizen_contact, attachments, \
+     external_system, external_id, source_url, fast_track, moderation_note, reject_reason_code, \
+     rejection_reason, answer_text, revision_comment, clock_paused_at, paused_ms, postponements, \
+     postpone_reason, first_reply_due_at, duplicate_group, answered_at, reopened, deadline_clock";
 pub(crate) const POST_COLS: &str = "id, source_id, network, external_id, url, author, text, \
      published_at, collected_at, content_hash";
 /// [`POST_COLS`] and the columns added for collectors and the classifier (no table prefix).
@@ -192,6 +199,32 @@ pub(crate) fn message(row: &AnyRow) -> Result<Message> {
         created_at: Timestamp(get_i64(row, "created_at")?),
         deadline_at: Timestamp(get_i64(row, "deadline_at")?),
         updated_at: Timestamp(get_i64(row, "updated_at")?),
+    })
+}
+
+pub(crate) fn message_record(row: &AnyRow) -> Result<MessageRecord> {
+    Ok(MessageRecord {
+        message: message(row)?,
+        citizen_contact: get_opt_string(row, "citizen_contact")?,
+        attachments: get_json_list(row, "attachments")?,
+        external_system: get_opt_string(row, "external_system")?,
+        external_id: get_opt_string(row, "external_id")?,
+        source_url: get_opt_string(row, "source_url")?,
+        fast_track: get_flag(row, "fast_track")?,
+        moderation_note: get_opt_string(row, "moderation_note")?,
+        reject_reason_code: get_opt_string(row, "reject_reason_code")?,
+        rejection_reason: get_opt_string(row, "rejection_reason")?,
+        answer_text: get_opt_string(row, "answer_text")?,
+        revision_comment: get_opt_string(row, "revision_comment")?,
+        clock_paused_at: get_opt_i64(row, "clock_paused_at")?.map(Timestamp),
+        paused_ms: get_i64(row, "paused_ms")?,
+        postponements: get_i64(row, "postponements")?,
+        postpone_reason: get_opt_string(row, "postpone_reason")?,
+        first_reply_due_at: get_opt_i64(row, "first_reply_due_at")?.map(Timestamp),
+        duplicate_group: get_opt_i64(row, "duplicate_group")?.map(MessageId),
+        answered_at: get_opt_i64(row, "answered_at")?.map(Timestamp),
+        reopened: get_i64(row, "reopened")?,
+        deadline_clock: get_opt_string(row, "deadline_clock")?,
     })
 }
 

@@ -12,10 +12,12 @@
 //! # Ok(()) }
 //! ```
 
+mod files;
 mod html;
 mod pages;
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -62,12 +64,13 @@ pub struct AppState {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Inner {
     store: Store,
     info: ServerInfo,
     metrics: PrometheusHandle,
     started: Instant,
+    feeds: Option<PathBuf>,
 }
 
 impl AppState {
@@ -80,8 +83,22 @@ impl AppState {
                 info,
                 metrics,
                 started: Instant::now(),
+                feeds: None,
             }),
         })
+    }
+
+    /// Also serves the files of `dir` under `/demo/feeds/` (the demo region's own RSS feeds,
+    /// which `serve --demo` collects from itself).
+    #[must_use]
+    pub fn with_feeds(self, dir: impl Into<PathBuf>) -> Self {
+        let inner = Arc::unwrap_or_clone(self.inner);
+        Self {
+            inner: Arc::new(Inner {
+                feeds: Some(dir.into()),
+                ..inner
+            }),
+        }
     }
 
     /// The store.
@@ -104,6 +121,47 @@ fn prometheus_handle() -> Result<PrometheusHandle, WebError> {
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
 
+/// The Prometheus text of the process's metrics (the same as `/metrics`).
+pub fn metrics_render() -> Result<String, WebError> {
+    Ok(prometheus_handle()?.render())
+}
+
+/// A server answering only `/metrics` (for `otklik collect --metrics-listen`): installs the
+/// process-wide recorder, then serves until `shutdown` resolves.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), WebError> {
+    let handle = prometheus_handle()?;
+    let app = Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let h = handle.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                        h.render(),
+                    )
+                }
+            }),
+        )
+        .fallback(pages::not_found)
+        .layer(middleware::from_fn(security_headers));
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "metrics listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Installs the process-wide Prometheus recorder (idempotent), so that counters recorded
+/// from now on are exported.
+pub fn install_metrics() -> Result<(), WebError> {
+    prometheus_handle().map(|_| ())
+}
+
 /// The application's routes with every middleware applied.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -111,6 +169,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/version", get(version))
         .route("/metrics", get(metrics_text))
+        .route("/demo/feeds/{*path}", get(files::demo_feed))
         .fallback(pages::not_found)
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(track_metrics))

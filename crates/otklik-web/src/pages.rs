@@ -49,6 +49,10 @@ pub async fn home(State(state): State<AppState>) -> Response {
         ));
     }
     body.push_str("</table></section></div>");
+    match sources_section(&state).await {
+        Ok(html) => body.push_str(&html),
+        Err(e) => tracing::error!(error = %e, "status page: cannot read sources"),
+    }
     match recent_messages(&state).await {
         Ok(html) => body.push_str(&html),
         Err(e) => tracing::error!(error = %e, "status page: cannot list messages"),
@@ -112,6 +116,55 @@ async fn recent_messages(state: &AppState) -> Result<String, otklik_store::Store
             escape(&text),
             escape(&executor),
             escape(m.status.label_ru()),
+        ));
+    }
+    html.push_str("</tbody></table></section>");
+    Ok(html)
+}
+
+fn format_time(t: Option<otklik_domain::Timestamp>) -> String {
+    t.and_then(|t| jiff::Timestamp::from_millisecond(t.millis()).ok())
+        .map_or_else(
+            || "—".to_owned(),
+            |ts| ts.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        )
+}
+
+/// Collector sources with their health: what the monitoring pipeline is doing.
+async fn sources_section(state: &AppState) -> Result<String, otklik_store::StoreError> {
+    let health = state.store().source_health().await?;
+    if health.is_empty() {
+        return Ok(String::new());
+    }
+    let collected: i64 = health.iter().map(|h| h.items_total).sum();
+    let mut html = format!(
+        "<section><h2>Мониторинг источников</h2><p>Собрано публикаций: \
+<strong id=\"posts-collected\">{collected}</strong></p><table><thead><tr>\
+<th scope=\"col\">Источник</th><th scope=\"col\">Сеть</th><th scope=\"col\">Собрано</th>\
+<th scope=\"col\">Последний успех</th><th scope=\"col\">Состояние</th></tr></thead><tbody>"
+    );
+    for h in health {
+        let state_text = if !h.source.enabled {
+            "отключён".to_owned()
+        } else if let Some(e) = h
+            .last_error
+            .as_deref()
+            .filter(|_| h.consecutive_failures > 0)
+        {
+            let e: String = e.chars().take(120).collect();
+            format!("ошибка ({}): {e}", h.circuit.label_ru())
+        } else if h.last_success_at.is_some() {
+            "работает".to_owned()
+        } else {
+            "ещё не опрашивался".to_owned()
+        };
+        html.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&h.source.name),
+            escape(h.source.network.label_ru()),
+            h.items_total,
+            escape(&format_time(h.last_success_at)),
+            escape(&state_text),
         ));
     }
     html.push_str("</tbody></table></section>");

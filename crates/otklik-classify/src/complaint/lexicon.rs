@@ -2,8 +2,8 @@
 
 use otklik_text::Analyzers;
 
+use super::tables::{self, Table, Value};
 use super::text::{Analysis, Feature};
-use super::tomlite::{self, Table, Value};
 use super::{KINDS, PostKind};
 
 const FX_K: u64 = 0x517c_c1b7_2722_0a95;
@@ -208,7 +208,7 @@ fn kind_weight(key: &str) -> Option<usize> {
     PostKind::ALL.iter().position(|k| k.as_str() == key)
 }
 
-fn expect_str(e: &tomlite::Entry) -> Result<String, LexiconError> {
+fn expect_str(e: &tables::Entry) -> Result<String, LexiconError> {
     match &e.value {
         Value::Str(s) => Ok(s.clone()),
         v => lerr(
@@ -218,7 +218,7 @@ fn expect_str(e: &tomlite::Entry) -> Result<String, LexiconError> {
     }
 }
 
-fn expect_f32(e: &tomlite::Entry) -> Result<f32, LexiconError> {
+fn expect_f32(e: &tables::Entry) -> Result<f32, LexiconError> {
     match e.value.as_f64() {
         Some(f) if f.is_finite() && f.abs() < 1e6 => Ok(f as f32),
         _ => lerr(
@@ -228,7 +228,7 @@ fn expect_f32(e: &tomlite::Entry) -> Result<f32, LexiconError> {
     }
 }
 
-fn expect_strings(e: &tomlite::Entry) -> Result<Vec<String>, LexiconError> {
+fn expect_strings(e: &tables::Entry) -> Result<Vec<String>, LexiconError> {
     let Value::Array(items) = &e.value else {
         return lerr(e.line, format!("`{}` must be an array of strings", e.key));
     };
@@ -248,7 +248,7 @@ fn expect_strings(e: &tomlite::Entry) -> Result<Vec<String>, LexiconError> {
 fn weights_and_reason<'t>(
     table: &'t Table,
     name: &str,
-    mut extra: impl FnMut(&'t tomlite::Entry) -> Result<bool, LexiconError>,
+    mut extra: impl FnMut(&'t tables::Entry) -> Result<bool, LexiconError>,
 ) -> Result<(Weights, String), LexiconError> {
     let mut weights = [0.0; KINDS];
     let mut reason = name.replace('_', " ");
@@ -296,7 +296,7 @@ impl Lexicon {
 
     /// Parses and compiles a lexicon file.
     pub(crate) fn parse(text: &str, analyzers: &Analyzers) -> Result<Lexicon, LexiconError> {
-        let tables = tomlite::parse(text).map_err(|e| LexiconError {
+        let tables = tables::parse(text).map_err(|e| LexiconError {
             line: e.line,
             message: e.message,
         })?;

@@ -6,6 +6,8 @@ use std::ops::Range;
 
 use otklik_text::{Analyzers, CleanText, Lang, clean_text};
 
+use crate::tokens::TokenList;
+
 /// Only this many bytes of a post are looked at (cut at a character boundary).
 pub(crate) const MAX_BYTES: usize = 16 * 1024;
 
@@ -178,7 +180,7 @@ fn is_upper(c: char) -> bool {
 }
 
 /// Cuts `raw` to at most [`MAX_BYTES`] at a character boundary.
-fn truncate(raw: &str) -> &str {
+pub(crate) fn truncate(raw: &str) -> &str {
     if raw.len() <= MAX_BYTES {
         return raw;
     }
@@ -193,6 +195,18 @@ fn truncate(raw: &str) -> &str {
 /// mark an official account.
 pub(crate) fn analyze(raw: &str, analyzers: &Analyzers, officials: &[String]) -> Analysis {
     let clean = clean_text(truncate(raw));
+    let tokens = TokenList::analyse(analyzers, &clean.text);
+    analyze_tokens(clean, &tokens, officials)
+}
+
+/// [`analyze`] for a post already cleaned (from at most [`MAX_BYTES`] of raw text, see
+/// [`truncate`]) and analysed with [`RU_ANALYZER`](otklik_text::RU_ANALYZER): the monitoring
+/// pipeline analyses a post once for every detector.
+pub(crate) fn analyze_tokens(
+    clean: CleanText,
+    tokens: &TokenList,
+    officials: &[String],
+) -> Analysis {
     let mut a = Analysis {
         clean,
         ..Analysis::default()
@@ -203,7 +217,7 @@ pub(crate) fn analyze(raw: &str, analyzers: &Analyzers, officials: &[String]) ->
     } else {
         otklik_text::detect(&a.clean.text).lang
     });
-    tokenize(&mut a, analyzers);
+    tokenize_list(&mut a, tokens);
     shape(&mut a, &stats, officials);
     a
 }
@@ -349,16 +363,23 @@ impl CharStats {
 /// Splits the text into words: the analyzer's tokens (with their stems) and, in the gaps
 /// between them, the stop words it dropped (split the way its tokenizer splits: on every
 /// character that is not a letter or a digit).
+#[cfg(test)]
 pub(crate) fn tokenize(a: &mut Analysis, analyzers: &Analyzers) {
+    let tokens = TokenList::analyse(analyzers, &a.clean.text);
+    tokenize_list(a, &tokens);
+}
+
+/// [`tokenize`] from the analyzer's tokens.
+fn tokenize_list(a: &mut Analysis, tokens: &TokenList) {
     let text = a.clean.text.as_str();
     let mut buf = String::with_capacity(text.len() * 2 + 16);
     let mut words: Vec<Word> = Vec::with_capacity(text.len() / 6 + 4);
     let mut stems: Vec<(Range<usize>, bool)> = Vec::with_capacity(text.len() / 8 + 4);
     let mut last_position = usize::MAX;
     let mut covered = 0usize;
-    analyzers.for_each_token(text, |t| {
+    for t in tokens.iter() {
         let start = buf.len();
-        buf.push_str(&t.text);
+        buf.push_str(t.text);
         let stem = start..buf.len();
         let is_main = t.position != last_position;
         last_position = t.position;
@@ -374,7 +395,7 @@ pub(crate) fn tokenize(a: &mut Analysis, analyzers: &Analyzers) {
             });
             covered = t.offset_to;
         }
-    });
+    }
     gap_words(text, covered, text.len(), &mut buf, &mut words);
     a.letter_words = words
         .iter()

@@ -218,6 +218,17 @@ impl KeywordMatcher {
         })
     }
 
+    /// [`matches`](Self::matches) for a text analysed once for every detector.
+    pub(crate) fn matches_token_list(&self, tokens: &crate::tokens::TokenList) -> Vec<RuleHit> {
+        with_scratch(|s| {
+            s.occ.clear();
+            for t in tokens.iter() {
+                self.push_token(t.text, t.position, &mut s.occ);
+            }
+            self.evaluate(s)
+        })
+    }
+
     #[inline]
     fn wildcard(&self, id: u32) -> Option<&Wildcard> {
         let base = self.vocab.len() as u32;

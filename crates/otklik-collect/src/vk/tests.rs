@@ -744,6 +744,100 @@ async fn user_token_rate_limit_is_honoured() {
     );
 }
 
+/// Several concurrent tasks — two wall sources, a search source and a bare API client — share
+/// one community token (20 requests/s) through one [`HttpClient`]. The fake server records
+/// when each request *arrives*; no sliding one-second window may hold more than 20 of them
+/// (50 ms are allowed for delivery jitter between the limiter's grant and the arrival on a
+/// loaded machine: the limiter spaces departures by exactly 50 ms).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_tasks_sharing_a_token_never_exceed_its_rate_at_the_server() {
+    let vk = world_with_wall(1..=400);
+    vk.world()
+        .groups
+        .push(group(210_000_004, "kamensk_adm", 0, None));
+    vk.add_posts(-210_000_004, 1..=400);
+    let server = serve(&vk).await;
+    let http = fast_http();
+    let mut api_cfg = api_config(&server);
+    api_cfg.requests_per_second = None;
+    api_cfg.token_kind = TokenKind::Group; // 20 requests/s
+    let limit = 20usize;
+    let wall = |owner: &str| {
+        let mut cfg = VkWallConfig::new(api_cfg.clone(), vec![owner.to_owned()]);
+        cfg.page_size = 10;
+        cfg.backfill_pages = 100;
+        Arc::new(VkWallSource::new(cfg, http.clone()).expect("source"))
+    };
+    let walls = [wall("severny_adm"), wall("kamensk_adm")];
+    let mut search_cfg = VkSearchConfig::new(api_cfg.clone(), vec!["горячая вода".into()]);
+    search_cfg.backfill_hours = 12;
+    search_cfg.index_lag_secs = 0;
+    let search = Arc::new(VkSearchSource::new(search_cfg, http.clone()).expect("search"));
+    let api = VkApi::new(api_cfg.clone(), http.clone()).expect("api");
+
+    let started = Instant::now();
+    let run_for = Duration::from_millis(2_600);
+    let mut tasks = tokio::task::JoinSet::new();
+    for src in walls {
+        tasks.spawn(async move {
+            let mut cursor = None;
+            while started.elapsed() < run_for {
+                let b = src.poll(cursor.take(), &ctx()).await.expect("poll");
+                cursor = Some(b.next_cursor);
+                // A poll with nothing to fetch returns without awaiting anything.
+                tokio::task::yield_now().await;
+            }
+        });
+    }
+    tasks.spawn(async move {
+        let mut cursor = None;
+        while started.elapsed() < run_for {
+            let b = search.poll(cursor.take(), &ctx()).await.expect("search");
+            cursor = Some(b.next_cursor);
+            tokio::task::yield_now().await;
+        }
+    });
+    for _ in 0..2 {
+        let api = api.clone();
+        tasks.spawn(async move {
+            while started.elapsed() < run_for {
+                api.wall_get(OWNER, 0, 10).await.expect("wall.get");
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("task");
+    }
+
+    let mut at: Vec<Instant> = vk.world().log.iter().map(|(_, _, t)| *t).collect();
+    at.sort();
+    let methods: std::collections::BTreeSet<String> =
+        vk.world().log.iter().map(|(m, _, _)| m.clone()).collect();
+    assert!(
+        methods.contains("wall.get") && methods.contains("newsfeed.search"),
+        "{methods:?}"
+    );
+    let log: Vec<(String, Duration)> = vk
+        .world()
+        .log
+        .iter()
+        .map(|(m, _, t)| (m.clone(), t.duration_since(started)))
+        .collect();
+    assert!(at.len() >= 2 * limit, "only {} requests: {log:?}", at.len());
+    let window = Duration::from_secs(1) - Duration::from_millis(50);
+    let mut busiest = 0;
+    for (i, t) in at.iter().enumerate() {
+        let n = at[i..].iter().take_while(|u| **u < *t + window).count();
+        busiest = busiest.max(n);
+    }
+    assert!(
+        busiest <= limit,
+        "{busiest} requests arrived within one second"
+    );
+    // And the limiter let the tasks use the rate (not far below it).
+    assert!(busiest >= limit - 2, "busiest second held only {busiest}");
+}
+
 // ---- search -------------------------------------------------------------------------------
 
 fn search_world(n: u64, span_secs: i64) -> FakeVk {

@@ -11,6 +11,8 @@ both_backends!(
     communities_are_registered_verified_and_unique,
     missing_required_pages_follow_the_registry,
     activity_and_statistics_come_from_linked_posts,
+    a_list_of_communities_registers_all_or_nothing,
+    sources_match_communities_however_the_reference_is_written,
 );
 
 fn page(network: Network, external_id: &str, org: &str) -> NewCommunity {
@@ -418,4 +420,133 @@ async fn activity_and_statistics_come_from_linked_posts(store: Store) {
             .posts,
         1
     );
+}
+
+async fn a_list_of_communities_registers_all_or_nothing(store: Store) {
+    with_region(&store).await;
+    let before = snapshot(&store).await;
+    // The third row names an unknown organisation: nothing of the list is registered.
+    let bad = vec![
+        (page(Network::Vk, "club501", "district-adm"), true),
+        (
+            page(Network::Telegram, "seversk_news", "district-adm"),
+            false,
+        ),
+        (page(Network::Ok, "group502", "nobody"), true),
+    ];
+    let err = store
+        .register_communities(&bad, None, NOW)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::UnknownReference { code, .. } if code == "nobody"),
+        "{err:?}"
+    );
+    assert_eq!(
+        snapshot(&store).await,
+        before,
+        "a failed list leaves no trace"
+    );
+
+    // A good list: all registered; again: all skipped; a list repeating a page: skipped once.
+    let good = vec![
+        (page(Network::Vk, "club501", "district-adm"), true),
+        (
+            page(Network::Telegram, "seversk_news", "district-adm"),
+            false,
+        ),
+        (page(Network::Ok, "group502", "school-1"), true),
+    ];
+    let (added, skipped) = store.register_communities(&good, None, NOW).await.unwrap();
+    assert_eq!((added.len(), skipped), (3, 0));
+    let (added, skipped) = store.register_communities(&good, None, NOW).await.unwrap();
+    assert_eq!((added.len(), skipped), (0, 3));
+    let twice = vec![
+        (page(Network::Vk, "club503", "district-adm"), true),
+        (page(Network::Vk, "club503", "district-adm"), true),
+    ];
+    let (added, skipped) = store.register_communities(&twice, None, NOW).await.unwrap();
+    assert_eq!((added.len(), skipped), (1, 1));
+    let adm = org_id(&store, "district-adm").await;
+    let pages = store.communities_of(adm).await.unwrap();
+    assert!(
+        pages
+            .iter()
+            .any(|c| c.community.external_id == "club503" && c.required)
+    );
+}
+
+async fn sources_match_communities_however_the_reference_is_written(store: Store) {
+    with_region(&store).await;
+    let add = |name: &'static str, network: Network, target: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .add_source(
+                    &NewSource {
+                        name: name.into(),
+                        network,
+                        target: target.into(),
+                        schedule: "0 */10 * * * *".into(),
+                        territory_code: None,
+                        enabled: true,
+                    },
+                    None,
+                    NOW,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    // Sources first, communities registered later: linked on registration.
+    let by_minus = add("vk-minus", Network::Vk, "-218004512").await;
+    let by_link = add("vk-link", Network::Vk, "https://vk.ru/Zarechny_Rayon/").await;
+    let by_at = add("tg-at", Network::Telegram, "@Seversk_News").await;
+    let other = add("vk-other", Network::Vk, "club999").await;
+    let club = store
+        .register_community(
+            &page(Network::Vk, "club218004512", "district-adm"),
+            true,
+            None,
+            NOW,
+        )
+        .await
+        .unwrap();
+    let named = store
+        .register_community(
+            &page(Network::Vk, "zarechny_rayon", "district-adm"),
+            true,
+            None,
+            NOW,
+        )
+        .await
+        .unwrap();
+    let tg = store
+        .register_community(
+            &page(Network::Telegram, "seversk_news", "district-adm"),
+            false,
+            None,
+            NOW,
+        )
+        .await
+        .unwrap();
+    let community_of = |id| {
+        let store = store.clone();
+        async move { store.source_health_of(id).await.unwrap().community }
+    };
+    assert_eq!(community_of(by_minus.id).await, Some(club));
+    assert_eq!(community_of(by_link.id).await, Some(named));
+    assert_eq!(community_of(by_at.id).await, Some(tg));
+    assert_eq!(community_of(other.id).await, None);
+    // A source added after the community: linked on creation, written yet another way.
+    let later = add(
+        "vk-public",
+        Network::Vk,
+        "https://m.vk.com/public218004512?w=wall",
+    )
+    .await;
+    assert_eq!(community_of(later.id).await, Some(club));
+    // The same name on another network is not a match.
+    let ok = add("ok-zarechny", Network::Ok, "zarechny_rayon").await;
+    assert_eq!(community_of(ok.id).await, None);
 }

@@ -11,11 +11,14 @@
 mod harness;
 mod fixtures;
 
+mod attachments;
 mod communities;
 mod directory;
 mod health;
 mod messages;
 mod migrations;
+mod notify;
 mod outbox;
 mod posts;
+mod search_feed;
 mod sqlite_only;

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use otklik_domain::{
     DomainError, EntityKind, MessageStatus, SubcategoryId, Timestamp, Transition, UserId,
 };
-use otklik_store::{MessageChange, MessageFilter, Store, StoreError};
+use otklik_domain::{MessageId, MessageRecord, TerritoryId};
+use otklik_store::{
+    EscalationKind, Keyed, MessageChange, MessageFilter, NewRecord, StepWrite, Store, StoreError,
+};
 
 use crate::fixtures::{NOW, new_message, org_id, with_region};
 use crate::harness::snapshot;
@@ -19,6 +22,9 @@ both_backends!(
     concurrent_transitions_have_one_winner,
     rating_is_checked,
     list_filters_and_pages,
+    record_submission_is_keyed_by_payload,
+    step_write_is_versioned_keyed_and_audited,
+    duplicate_bands_and_escalations,
 );
 
 async fn create_reads_back_and_audits(store: Store) {
@@ -575,4 +581,286 @@ async fn list_filters_and_pages(store: Store) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)));
+}
+
+fn new_record(text: &str, territory: Option<TerritoryId>, bands: Vec<i64>) -> NewRecord {
+    let mut message = new_message(None, text);
+    message.territory = territory;
+    NewRecord {
+        message,
+        citizen_contact: Some("a@example.ru".into()),
+        attachments: vec!["sha256-ab".into()],
+        external_system: None,
+        external_id: None,
+        source_url: None,
+        fast_track: true,
+        moderation_note: Some("маршрут".into()),
+        first_reply_due_at: None,
+        duplicate_group: None,
+        text_signature: Some("00ff".into()),
+        bands,
+        deadline_clock: Some("{}".into()),
+    }
+}
+
+async fn record_submission_is_keyed_by_payload(store: Store) {
+    let new = new_record("Яма", None, vec![]);
+    let first = match store
+        .submit_record(
+            &new,
+            "k1",
+            "hash-a",
+            None,
+            serde_json::json!({"route": "r"}),
+            None,
+            |_| None,
+            NOW,
+        )
+        .await
+        .unwrap()
+    {
+        Keyed::Done(r) => r,
+        other => panic!("expected Done, got {other:?}"),
+    };
+    assert_eq!(first.message.status, MessageStatus::Moderation);
+    assert_eq!(first.attachments, vec!["sha256-ab".to_owned()]);
+    assert!(first.fast_track);
+    assert_eq!(
+        store.message_record(first.message.id).await.unwrap(),
+        Some(first.clone())
+    );
+    // Same key, same payload: the stored message; another payload: refused.
+    let again = store
+        .submit_record(
+            &new,
+            "k1",
+            "hash-a",
+            None,
+            serde_json::json!({}),
+            None,
+            |_| None,
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, Keyed::Replayed(first.clone()));
+    let before = snapshot(&store).await;
+    let reused = store
+        .submit_record(
+            &new,
+            "k1",
+            "hash-b",
+            None,
+            serde_json::json!({}),
+            None,
+            |_| None,
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(reused, Keyed::KeyReused { message, .. } if message == first.message.id));
+    assert_eq!(snapshot(&store).await, before);
+    // The audit event carries the caller's detail.
+    let trail = store
+        .audit_trail(EntityKind::Message, first.message.id.get())
+        .await
+        .unwrap();
+    assert_eq!(trail.len(), 1);
+    assert!(trail[0].event.detail.contains("\"route\":\"r\""));
+    // The older API still reads these rows.
+    assert_eq!(
+        store.message(first.message.id).await.unwrap(),
+        Some(first.message)
+    );
+}
+
+async fn step_write_is_versioned_keyed_and_audited(store: Store) {
+    let first = store
+        .submit_record(
+            &new_record("Яма", None, vec![]),
+            "k1",
+            "h",
+            None,
+            serde_json::json!({}),
+            None,
+            |_| None,
+            NOW,
+        )
+        .await
+        .unwrap()
+        .into_value()
+        .unwrap();
+    let mut next: MessageRecord = first.clone();
+    next.message.status = MessageStatus::Coordination;
+    next.moderation_note = Some("принято".into());
+    let write = |key: &'static str, hash: &'static str, version: i64, next: MessageRecord| {
+        let store = store.clone();
+        async move {
+            store
+                .apply_step(&StepWrite {
+                    expected_version: version,
+                    next: &next,
+                    transition: Transition::Accept,
+                    actor: Some(UserId(7)),
+                    detail: serde_json::json!({"note": "x"}),
+                    key: Some((key, hash)),
+                    also: &[],
+                    emails: &[],
+                    rating_link: None,
+                    now: NOW,
+                })
+                .await
+        }
+    };
+    let done = write("s1", "h1", 1, next.clone()).await.unwrap();
+    let applied = match done {
+        Keyed::Done(a) => a,
+        other => panic!("expected Done, got {other:?}"),
+    };
+    assert_eq!(applied.record.message.version, 2);
+    assert_eq!(
+        store.message_record(first.message.id).await.unwrap(),
+        Some(applied.record.clone())
+    );
+    // Replayed from the stored result; another payload under the key is refused.
+    match write("s1", "h1", 1, next.clone()).await.unwrap() {
+        Keyed::Replayed(a) => assert_eq!(a.record, applied.record),
+        other => panic!("expected Replayed, got {other:?}"),
+    }
+    assert!(matches!(
+        write("s1", "h2", 1, next.clone()).await.unwrap(),
+        Keyed::KeyReused { .. }
+    ));
+    // A stale version with a new key: a conflict, nothing written.
+    let before = snapshot(&store).await;
+    let e = write("s2", "h", 1, next.clone()).await;
+    assert!(matches!(e, Err(StoreError::Conflict { .. })), "{e:?}");
+    assert_eq!(snapshot(&store).await, before);
+    let trail = store
+        .audit_trail(EntityKind::Message, first.message.id.get())
+        .await
+        .unwrap();
+    assert_eq!(trail.len(), 2);
+    assert_eq!(trail[1].event.action, "transition:accept");
+    assert_eq!(trail[1].event.actor, Some(UserId(7)));
+    assert!(trail[1].event.detail.contains("\"from\":\"moderation\""));
+    assert!(trail[1].event.detail.contains("\"note\":\"x\""));
+    let req = store.workflow_request("s1").await.unwrap().unwrap();
+    assert_eq!(req.result, applied.record);
+    assert_eq!(req.operation, "transition:accept");
+}
+
+async fn duplicate_bands_and_escalations(store: Store) {
+    with_region(&store).await;
+    let town = store.territory_by_code("town").await.unwrap().unwrap().id;
+    let a = store
+        .submit_record(
+            &new_record("Яма", Some(town), vec![1, 2, 3]),
+            "a",
+            "h",
+            None,
+            serde_json::json!({}),
+            None,
+            |_| None,
+            NOW,
+        )
+        .await
+        .unwrap()
+        .into_value()
+        .unwrap();
+    let found = store
+        .duplicate_candidates(town, &[3, 9], Timestamp(NOW.millis() - 1))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, a.message.id);
+    assert!(
+        store
+            .duplicate_candidates(town, &[9], NOW)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .duplicate_candidates(town, &[3], Timestamp(NOW.millis() + 1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The group is chosen inside the insert's transaction from the candidates.
+    let member = store
+        .submit_record(
+            &new_record("Яма тоже", Some(town), vec![3]),
+            "b",
+            "h",
+            None,
+            serde_json::json!({}),
+            Some(Timestamp(NOW.millis() - 1)),
+            |candidates: &[otklik_store::DuplicateCandidate]| {
+                assert_eq!(candidates.len(), 1);
+                Some(candidates[0].id)
+            },
+            NOW,
+        )
+        .await
+        .unwrap()
+        .into_value()
+        .unwrap();
+    assert_eq!(member.duplicate_group, Some(a.message.id));
+    assert_eq!(
+        store
+            .message_record(member.message.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .duplicate_group,
+        Some(a.message.id)
+    );
+    assert_eq!(store.group_records(a.message.id).await.unwrap().len(), 2);
+    assert!(
+        store
+            .group_records(MessageId(9999))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let e = store
+        .record_escalation(
+            a.message.id,
+            None,
+            EscalationKind::Overdue,
+            a.message.deadline_at,
+            &[],
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert!(e.is_some());
+    let again = store
+        .record_escalation(
+            a.message.id,
+            None,
+            EscalationKind::Overdue,
+            a.message.deadline_at,
+            &[],
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert!(again.is_none());
+    assert_eq!(store.escalations(None, true).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .count_message_events(a.message.id, "escalation:overdue")
+            .await
+            .unwrap(),
+        1
+    );
+    let due = store
+        .open_records_due(None, a.message.deadline_at)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 2);
 }

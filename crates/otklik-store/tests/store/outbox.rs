@@ -11,6 +11,7 @@ use crate::harness::snapshot;
 both_backends!(
     replies_are_deduplicated_leased_and_delivered_once,
     concurrent_claimers_never_share_a_reply,
+    replies_are_listed_newest_first_by_status,
 );
 
 const LEASE: i64 = 60_000;
@@ -225,4 +226,47 @@ async fn concurrent_claimers_never_share_a_reply(store: Store) {
     for r in store.replies_of(msg).await.unwrap() {
         assert_eq!(r.attempts, 1, "{r:?}");
     }
+}
+
+async fn replies_are_listed_newest_first_by_status(store: Store) {
+    let msg = message(&store).await;
+    assert!(store.replies(None, 10).await.unwrap().is_empty());
+    for i in 1..=3 {
+        store
+            .enqueue_reply(
+                msg,
+                Network::Vk,
+                "-1_1",
+                "Ответ",
+                &format!("answer:{i}"),
+                NOW,
+            )
+            .await
+            .unwrap();
+    }
+    let claimed = claim(&store, NOW, 1).await;
+    store
+        .mark_reply_delivered(claimed[0], "777", at(1))
+        .await
+        .unwrap();
+    let all = store.replies(None, 10).await.unwrap();
+    let keys: Vec<&str> = all.iter().map(|r| r.idempotency_key.as_str()).collect();
+    assert_eq!(keys, ["answer:3", "answer:2", "answer:1"]);
+    let delivered = store
+        .replies(Some(ReplyStatus::Delivered), 10)
+        .await
+        .unwrap();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].id, claimed[0]);
+    assert_eq!(delivered[0].remote_id.as_deref(), Some("777"));
+    assert_eq!(
+        store
+            .replies(Some(ReplyStatus::Pending), 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(store.replies(None, 1).await.unwrap().len(), 1);
+    assert!(store.replies(None, -1).await.is_err());
 }

@@ -12,6 +12,7 @@ both_backends!(
     collector_fields_and_deletions_are_kept,
     classification_is_recorded_idempotently,
     posts_are_searched_by_source_kind_and_period,
+    large_pages_and_verdict_batches_are_stored_whole,
 );
 
 async fn source(store: &Store) -> SourceId {
@@ -618,5 +619,138 @@ async fn posts_are_searched_by_source_kind_and_period(store: Store) {
             })
             .await
             .is_err()
+    );
+}
+
+/// Pages and verdict batches larger than one multi-row statement: every post stored once,
+/// edits versioned, views refreshed, each verdict on its own post; a bad verdict anywhere
+/// in a batch writes none of it.
+async fn large_pages_and_verdict_batches_are_stored_whole(store: Store) {
+    with_region(&store).await;
+    let src = source(&store).await;
+    let town = store.territory_by_code("town").await.unwrap().unwrap().id;
+    let page: Vec<_> = (0..450)
+        .map(|i| post(&format!("-1_{i}"), &format!("пост {i}")).with_views(i))
+        .collect();
+    let out = store
+        .store_posts(src, &page, Some("big-1"), NOW)
+        .await
+        .unwrap();
+    assert_eq!(out.inserted, 450);
+    assert_eq!(rows_in(&store, "posts").await, 450);
+
+    // The same page again: every tenth edited, every third with more views, 50 new ones.
+    let later = Timestamp(NOW.millis() + 1_000);
+    let again: Vec<_> = (0..500)
+        .map(|i| {
+            let text = if i % 10 == 0 {
+                format!("пост {i}, исправлен")
+            } else {
+                format!("пост {i}")
+            };
+            let views = if i % 3 == 0 { i + 1_000 } else { i };
+            post(&format!("-1_{i}"), &text).with_views(views)
+        })
+        .collect();
+    let out = store
+        .store_posts(src, &again, Some("big-2"), later)
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        StorePostsOutcome {
+            inserted: 50,
+            updated: 45,
+            unchanged: 405
+        }
+    );
+    assert_eq!(rows_in(&store, "posts").await, 500);
+    assert_eq!(rows_in(&store, "post_versions").await, 45);
+    assert_eq!(
+        store.source_cursor(src).await.unwrap().as_deref(),
+        Some("big-2")
+    );
+    for i in [0_i64, 3, 7, 30, 449, 499] {
+        let id = post_id(&store, &format!("-1_{i}")).await;
+        let d = store.post_details(id).await.unwrap().unwrap();
+        let views = if i % 3 == 0 { i + 1_000 } else { i };
+        assert_eq!(d.views, Some(views), "views of post {i}");
+        let edited = i % 10 == 0 && i < 450;
+        assert_eq!(d.updated_at, if edited || i >= 450 { later } else { NOW });
+        let versions = store.post_versions(id).await.unwrap();
+        assert_eq!(versions.len(), usize::from(edited), "versions of post {i}");
+        if edited {
+            assert_eq!(versions[0].text, format!("пост {i}"));
+            assert_eq!(versions[0].seen_at, NOW);
+        }
+    }
+
+    // 500 verdicts in one batch, complaints in a town, the others with nothing optional.
+    let todo = store.posts_to_classify(1_000).await.unwrap();
+    assert_eq!(todo.len(), 500);
+    let verdicts: Vec<_> = todo
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut v = if i % 2 == 0 {
+                verdict(PostKind::Complaint, later)
+            } else {
+                verdict(PostKind::Other, later)
+            };
+            if i % 2 == 0 {
+                v.territory = Some(town);
+            } else {
+                v.confidence_pm = None;
+            }
+            (p.post.id, v, None)
+        })
+        .collect();
+
+    // One bad verdict (a post that does not exist) at the end: nothing is recorded.
+    let mut broken = verdicts.clone();
+    broken.push((PostId(99_999), verdict(PostKind::Other, later), None));
+    assert!(store.record_classifications(&broken).await.is_err());
+    assert_eq!(store.posts_to_classify(1_000).await.unwrap().len(), 500);
+
+    store.record_classifications(&verdicts).await.unwrap();
+    assert!(store.posts_to_classify(1_000).await.unwrap().is_empty());
+    for (post, v, _) in verdicts.iter().step_by(37) {
+        let d = store.post_details(*post).await.unwrap().unwrap();
+        assert_eq!(d.classification.as_ref(), Some(v));
+        assert_eq!(d.message, None);
+    }
+    // A message linked in a batch is kept by a later batch without one; another message
+    // for the same post is refused, for the whole batch.
+    let first = verdicts[0].0;
+    let msg = store
+        .create_message(&new_message(None, "Яма"), None, None, NOW)
+        .await
+        .unwrap()
+        .id;
+    let linked = [(first, verdicts[0].1.clone(), Some(msg))];
+    store.record_classifications(&linked).await.unwrap();
+    store.record_classifications(&verdicts).await.unwrap();
+    assert_eq!(
+        store.post_details(first).await.unwrap().unwrap().message,
+        Some(msg)
+    );
+    let other = store
+        .create_message(&new_message(None, "другое"), None, None, NOW)
+        .await
+        .unwrap()
+        .id;
+    let mut relinked = verdicts.clone();
+    relinked[0].2 = Some(other);
+    relinked[1].1 = verdict(PostKind::Greeting, later);
+    let err = store.record_classifications(&relinked).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    assert_eq!(
+        store
+            .post_details(relinked[1].0)
+            .await
+            .unwrap()
+            .unwrap()
+            .classification,
+        Some(verdicts[1].1.clone())
     );
 }
