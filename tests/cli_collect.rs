@@ -249,6 +249,22 @@ fn collect_once_stores_posts_and_turns_complaints_into_routed_messages() {
     let again = snapshot(dir.path());
     assert_eq!(again.posts, 5);
     assert_eq!(again.messages.len(), 2);
+
+    // The archive search finds the collected posts and the messages by any word form.
+    let o = run(otklik(dir.path()).args(["search", "мусором", "--facet", "kind", "--json"]));
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let total = json["total"].as_u64().unwrap_or_default();
+    assert!(total >= 2, "the garbage post and its message: {out}");
+    assert!(out.contains("мусор"), "{out}");
+    let o = run(otklik(dir.path()).args(["search", "абракадабра", "--json"]));
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(json["total"].as_u64(), Some(0), "{out}");
 }
 
 #[test]

@@ -29,7 +29,6 @@ ALTER TABLE messages ADD COLUMN answered_at BIGINT;
 ALTER TABLE messages ADD COLUMN reopened BIGINT NOT NULL DEFAULT 0;
 CREATE UNIQUE INDEX messages_external ON messages (external_system, external_id);
 CREATE INDEX messages_group ON messages (duplicate_group);
-CREATE INDEX messages_open_deadline ON messages (executor_id, deadline_at);
 
 -- Idempotency of state-changing calls: the key, what the call was (operation and a hash of
 -- its payload) and the message record it produced, as JSON.
@@ -43,14 +42,14 @@ CREATE TABLE workflow_requests (
 );
 
 -- Locality-sensitive buckets of message texts (MinHash bands) for the duplicate search.
+-- Keyed by the lookup itself (territory, band), like the SQLite flavour.
 CREATE TABLE message_bands (
-    message_id   BIGINT NOT NULL REFERENCES messages (id),
     territory_id BIGINT NOT NULL,
     band         BIGINT NOT NULL,
+    message_id   BIGINT NOT NULL REFERENCES messages (id),
     created_at   BIGINT NOT NULL,
-    PRIMARY KEY (message_id, band)
+    PRIMARY KEY (territory_id, band, message_id)
 );
-CREATE INDEX message_bands_lookup ON message_bands (territory_id, band, created_at);
 
 -- Escalation notices of the curator's control: one per message, kind and deadline.
 -- kind: at_risk | overdue. notified_at is set once the e-mail outbox took it.

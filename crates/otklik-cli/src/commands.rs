@@ -115,6 +115,11 @@ async fn run_async(cfg: Config, command: Command) -> anyhow::Result<ExitCode> {
         Command::Sources { command } => crate::sources::run(&cfg, command).await,
         Command::Communities { command } => crate::communities::run(&cfg, command).await,
         Command::Replies { command } => crate::replies::run(&cfg, command).await,
+        Command::Search(mut args) => {
+            args.database_url.get_or_insert_with(|| cfg.database_url());
+            args.data_dir.get_or_insert_with(|| cfg.data_dir.clone());
+            crate::search::run(args).await.map(|()| ExitCode::SUCCESS)
+        }
         Command::Rules { .. } | Command::Classifier { .. } | Command::Classify { .. } => {
             Ok(ExitCode::FAILURE)
         }

@@ -20,6 +20,7 @@ pub mod config;
 mod demo;
 mod logging;
 pub mod replies;
+pub mod search;
 pub mod sources;
 
 use std::path::PathBuf;
@@ -149,6 +150,8 @@ pub enum Command {
         #[command(subcommand)]
         command: communities::CommunitiesCommand,
     },
+    /// Search the archive of messages and collected posts (syncs the index with the store first).
+    Search(search::SearchArgs),
     /// The reply outbox: list, queue an answer, deliver the due replies now.
     Replies {
         /// Replies subcommand.

@@ -135,6 +135,18 @@ impl Analyst {
     /// Classifies every post not classified yet, batch after batch, and turns complaints into
     /// messages. Safe to re-run after a crash: a message is found again by its key.
     pub async fn run_once(&self, now: Timestamp) -> Result<AnalystReport, PipelineError> {
+        self.run_gated(now, None).await
+    }
+
+    /// [`Analyst::run_once`], taking `gate` around each batch's writes (messages and
+    /// verdicts) — the [`crate::Scheduler`]'s store writer takes the same gate, so the two
+    /// never wait on each other inside SQLite's busy handler (which sleeps and lets one
+    /// starve the other); the classification itself runs outside the gate.
+    pub(crate) async fn run_gated(
+        &self,
+        now: Timestamp,
+        gate: Option<&tokio::sync::Mutex<()>>,
+    ) -> Result<AnalystReport, PipelineError> {
         let priors: HashMap<SourceId, String> = self
             .store
             .sources()
@@ -156,6 +168,10 @@ impl Analyst {
             }
             let n = batch.len();
             let analyses = self.analyse_texts(&batch, &priors).await?;
+            let guard = match gate {
+                Some(gate) => Some(gate.lock().await),
+                None => None,
+            };
             let mut verdicts = Vec::with_capacity(n);
             for (post, a) in batch.iter().zip(analyses) {
                 let (done, classification) = self.decide(post, a, now).await?;
@@ -177,6 +193,7 @@ impl Analyst {
             }
             // The whole batch's verdicts in one transaction.
             self.store.record_classifications(&verdicts).await?;
+            drop(guard);
             if i64::try_from(n).unwrap_or(i64::MAX) < self.settings.batch_size {
                 break;
             }

@@ -117,18 +117,38 @@ pub enum PostSink {
     Writer(mpsc::Sender<WriteRequest>),
 }
 
+/// A page handed to the sink whose outcome may still be on its way.
+enum PendingWrite {
+    Done(Result<StorePostsOutcome, PipelineError>),
+    Waiting(oneshot::Receiver<Result<StorePostsOutcome, otklik_store::StoreError>>),
+}
+
+impl PendingWrite {
+    async fn outcome(self) -> Result<StorePostsOutcome, PipelineError> {
+        match self {
+            Self::Done(result) => result,
+            Self::Waiting(done) => Ok(done.await.map_err(|_| PipelineError::WriterClosed)??),
+        }
+    }
+}
+
 impl PostSink {
-    async fn store(
+    /// Hands a page over. The store sink writes it at once; the writer sink returns as soon
+    /// as the page is queued, so the collector can fetch the next page meanwhile.
+    async fn submit(
         &self,
         source: SourceId,
         posts: Vec<NewPost>,
         cursor: String,
         now: Timestamp,
-    ) -> Result<StorePostsOutcome, PipelineError> {
+    ) -> Result<PendingWrite, PipelineError> {
         match self {
-            Self::Store(store) => Ok(store
-                .store_posts(source, &posts, Some(&cursor), now)
-                .await?),
+            Self::Store(store) => Ok(PendingWrite::Done(
+                store
+                    .store_posts(source, &posts, Some(&cursor), now)
+                    .await
+                    .map_err(Into::into),
+            )),
             Self::Writer(tx) => {
                 let (ack, done) = oneshot::channel();
                 tx.send(WriteRequest {
@@ -140,7 +160,7 @@ impl PostSink {
                 })
                 .await
                 .map_err(|_| PipelineError::WriterClosed)?;
-                Ok(done.await.map_err(|_| PipelineError::WriterClosed)??)
+                Ok(PendingWrite::Waiting(done))
             }
         }
     }
@@ -241,8 +261,18 @@ impl Collector {
         let mut cursor = health.cursor.clone().map(Cursor::new);
         let mut newest: Option<Timestamp> = None;
         let mut done = false;
+        // At most one page in flight: page N+1 is fetched while page N commits, but it is
+        // handed over only once page N is known to be stored, so a failed write never lets a
+        // later page's cursor commit past it.
+        let mut pending: Option<PendingWrite> = None;
         while report.pages < self.settings.max_pages.max(1) {
-            let batch = match source.poll(cursor.clone(), &ctx).await {
+            let polled = source.poll(cursor.clone(), &ctx).await;
+            if let Some(write) = pending.take() {
+                let outcome = write.outcome().await?;
+                report.inserted += outcome.inserted;
+                report.updated += outcome.updated;
+            }
+            let batch = match polled {
                 Ok(b) => b,
                 Err(e) => {
                     let failures = health.consecutive_failures.saturating_add(1);
@@ -275,17 +305,21 @@ impl Collector {
                 .chain(newest)
                 .max();
             let posts: Vec<NewPost> = batch.items.iter().map(to_new_post).collect();
-            let outcome = self
-                .sink
-                .store(id, posts, batch.next_cursor.as_str().to_owned(), now)
-                .await?;
-            report.inserted += outcome.inserted;
-            report.updated += outcome.updated;
+            pending = Some(
+                self.sink
+                    .submit(id, posts, batch.next_cursor.as_str().to_owned(), now)
+                    .await?,
+            );
             cursor = Some(batch.next_cursor);
             if batch.done {
                 done = true;
                 break;
             }
+        }
+        if let Some(write) = pending.take() {
+            let outcome = write.outcome().await?;
+            report.inserted += outcome.inserted;
+            report.updated += outcome.updated;
         }
         self.store
             .record_poll_success(id, report.items, newest, now)

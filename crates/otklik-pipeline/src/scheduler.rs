@@ -12,7 +12,7 @@ use otklik_collect::Source;
 use otklik_collect::schedule::Schedule;
 use otklik_domain::{SourceId, Timestamp};
 use otklik_store::{CircuitState, Store};
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Mutex, Notify, mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::collector::{Collector, CollectorSettings, PostSink, WriteRequest};
@@ -108,10 +108,18 @@ impl Scheduler {
     pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<(), PipelineError> {
         let (tx, rx) = mpsc::channel::<WriteRequest>(self.settings.channel_capacity.max(1));
         let written = Arc::new(Notify::new());
-        let writer = tokio::spawn(writer_task(self.store.clone(), rx, Arc::clone(&written)));
+        // One writer at a time between the store writer and the analyst (see
+        // `Analyst::run_gated`).
+        let gate = Arc::new(Mutex::new(()));
+        let writer = tokio::spawn(writer_task(
+            self.store.clone(),
+            rx,
+            Arc::clone(&written),
+            Arc::clone(&gate),
+        ));
         let mut tasks = JoinSet::new();
         if let Some(analyst) = self.analyst.clone() {
-            tasks.spawn(analyst_task(analyst, written, shutdown.clone()));
+            tasks.spawn(analyst_task(analyst, written, gate, shutdown.clone()));
         }
         for src in self.sources {
             let collector = Collector::with_sink(
@@ -160,11 +168,15 @@ async fn writer_task(
     store: Store,
     mut rx: mpsc::Receiver<WriteRequest>,
     written: Arc<Notify>,
+    gate: Arc<Mutex<()>>,
 ) -> Result<(), PipelineError> {
     while let Some(req) = rx.recv().await {
-        let result = store
-            .store_posts(req.source, &req.posts, Some(&req.cursor), req.now)
-            .await;
+        let result = {
+            let _gate = gate.lock().await;
+            store
+                .store_posts(req.source, &req.posts, Some(&req.cursor), req.now)
+                .await
+        };
         let changed = matches!(&result, Ok(o) if o.inserted + o.updated > 0);
         // The collector may have stopped waiting (shutdown); the write stands either way.
         let _ = req.ack.send(result);
@@ -182,10 +194,11 @@ async fn writer_task(
 async fn analyst_task(
     analyst: Arc<Analyst>,
     written: Arc<Notify>,
+    gate: Arc<Mutex<()>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        match analyst.run_once(now()).await {
+        match analyst.run_gated(now(), Some(&gate)).await {
             Ok(r) if r.analysed > 0 => tracing::info!(
                 analysed = r.analysed,
                 complaints = r.complaints,

@@ -57,11 +57,16 @@ mod schema;
 mod search;
 #[cfg(feature = "store")]
 pub mod sync;
+pub mod topics;
 
 pub use doc::{DocKey, DocKind, Facet, SearchDoc, month_of, month_start_ms};
 pub use error::{Result, SearchError};
 pub use index::{Change, FeedMark, Indexer, IndexerOptions, SearchIndex, Watermark};
 pub use schema::SCHEMA_VERSION;
+pub use topics::{
+    BaselineScope, SignificantTerm, Spike, SpikeKind, SpikeQuery, SpikeReport, Topic, TopicOptions,
+    TopicsQuery, TopicsReport,
+};
 pub use search::{
     FacetCounts, FacetValue, Hit, MAX_LIMIT, SearchQuery, SearchResults, Snippet, Sort,
 };

@@ -542,16 +542,36 @@ impl Store {
             b.dedup();
             b
         };
+        let territories: Vec<i64> = {
+            let mut t: Vec<i64> = items
+                .iter()
+                .filter(|i| !seen.contains_key(i.key))
+                .filter_map(|i| i.new.message.territory.map(TerritoryId::get))
+                .collect();
+            t.sort_unstable();
+            t.dedup();
+            t
+        };
         if let (Some(since), false) = (duplicates_since, wanted.is_empty()) {
-            let placeholders: Vec<String> =
-                (0..wanted.len()).map(|i| format!("${}", i + 2)).collect();
+            // Both lists bound the lookup index (territory_id, band, created_at).
+            let t_marks: Vec<String> = (0..territories.len())
+                .map(|i| format!("${}", i + 2))
+                .collect();
+            let b_marks: Vec<String> = (0..wanted.len())
+                .map(|i| format!("${}", i + 2 + territories.len()))
+                .collect();
             let sql = format!(
                 "SELECT b.territory_id, b.band, m.id, m.duplicate_group, m.status, \
                  m.text_signature FROM message_bands b JOIN messages m ON m.id = b.message_id \
-                 WHERE b.created_at >= $1 AND b.band IN ({}) AND m.text_signature IS NOT NULL",
-                placeholders.join(", ")
+                 WHERE b.territory_id IN ({}) AND b.band IN ({}) AND b.created_at >= $1 \
+                 AND m.text_signature IS NOT NULL",
+                t_marks.join(", "),
+                b_marks.join(", ")
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(since.millis());
+            for t in &territories {
+                q = q.bind(*t);
+            }
             for b in &wanted {
                 q = q.bind(*b);
             }
