@@ -2,14 +2,16 @@
 //! loopback (`groups.getById` + paged `wall.get` JSON, 100 posts a page, ~250-character
 //! Russian posts, one in ten a complaint) through the [`Scheduler`] — collector → bounded
 //! channel → single store writer (posts + cursor per page in one transaction) → analyst
-//! (classification, territory, routing, messages) — into a fresh SQLite file.
+//! (classification, territory, then complaints through the messages workflow: routing,
+//! calendar deadline, duplicate groups, audit) — into a fresh SQLite file.
 //!
 //! Each measured iteration ingests `OTKLIK_BENCH_POSTS` posts (default 10,000) end to end:
 //! the clock stops when every post is stored **and** classified. After criterion, one long run
 //! (`OTKLIK_BENCH_LONG_POSTS`, default 50,000) prints the peak RSS before and after it, to show
 //! that memory stays flat as the number of posts grows.
 //!
-//! Run: `cargo bench --bench pipeline`.
+//! Run: `cargo bench --bench pipeline`. `OTKLIK_BENCH_DUPLICATE_WINDOW_DAYS` overrides the
+//! workflow's duplicate-search window (0 = no duplicate search), to see what that search costs.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpListener;
@@ -229,9 +231,9 @@ async fn prepare(port: u16, total: u64) -> Ready {
         .await
         .expect("source");
 
-    let mut rules = otklik_rules::RulesDir::load(&root().join("rules")).expect("rules");
+    let mut rules = otklik_rules::RulesDir::load(root().join("rules")).expect("rules");
     rules
-        .add_routing_file(&demo.join("routing.toml"))
+        .add_routing_file(demo.join("routing.toml"))
         .expect("routing");
     let entries = otklik_pipeline::territory_entries(&store)
         .await
@@ -248,11 +250,19 @@ async fn prepare(port: u16, total: u64) -> Ready {
     );
     let router =
         otklik_route::Router::new(rules.routing(), rules.tree(), directory).expect("router");
+    let territories = router.directory().territories().to_vec();
+    let mut config =
+        otklik_pipeline::workflow_config(&rules, router.directory().organisations(), 0.5, &[]);
+    if let Ok(days) = std::env::var("OTKLIK_BENCH_DUPLICATE_WINDOW_DAYS") {
+        config.duplicate_window_days = days.parse().expect("OTKLIK_BENCH_DUPLICATE_WINDOW_DAYS");
+    }
+    let workflow =
+        otklik_pipeline::build_workflow(store.clone(), &rules, router, config).expect("workflow");
     let analyst = Analyst::new(
-        store.clone(),
+        workflow,
         analyzer,
-        router,
         rules.tree().clone(),
+        &territories,
         AnalystSettings::default(),
     );
 

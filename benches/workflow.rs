@@ -1,6 +1,6 @@
 //! Workflow benchmark (issue 5): citizens' submissions through the whole intake of
 //! `otklik-workflow` — validation, routing by the real category tree, the deadline on the
-//! working-day calendar, the duplicate search (MinHash bands in the store), the message, its
+//! working-day calendar, the duplicate search (8 MinHash bands in the store), the message, its
 //! bands and its audit event in one SQLite transaction — one after another, from 8 concurrent
 //! clients, and handed over in batches of 64 (`Workflow::submit_batch`: one transaction per
 //! batch, each message still routed, grouped, keyed and audited). Run:

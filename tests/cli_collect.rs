@@ -265,6 +265,15 @@ fn collect_once_stores_posts_and_turns_complaints_into_routed_messages() {
     let json: serde_json::Value =
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(json["total"].as_u64(), Some(0), "{out}");
+
+    // Frequent problems over the same archive: a JSON report, and a clear error on a bad period.
+    let o = run(otklik(dir.path()).args(["topics", "--json"]));
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    let _: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let o = run(otklik(dir.path()).args(["topics", "--period", "2026-13"]));
+    assert!(!o.status.success(), "{}", text(&o));
 }
 
 #[test]

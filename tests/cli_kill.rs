@@ -25,7 +25,7 @@ const BASE: i64 = 1_741_000_000;
 
 /// Every 50th post is a complaint, the others are news.
 fn post_text(id: u64) -> String {
-    if id % 50 == 0 {
+    if id.is_multiple_of(50) {
         format!(
             "Обращение {id}: огромные ямы на дороге по улице Ленина в Северске, когда отремонтируют?"
         )

@@ -243,3 +243,78 @@ async fn serve_demo_collects_its_own_feeds_into_routed_messages() {
     let status = terminate(&mut server, 20).expect("exited after SIGTERM");
     assert!(status.success(), "{status:?}");
 }
+
+/// The demo messages go through the workflow: each step done by a demo user of the right role,
+/// with a calendar deadline and an audit event per step.
+#[tokio::test]
+async fn serve_demo_moves_its_messages_through_the_workflow_by_role() {
+    use otklik_domain::{Channel, EntityKind, MessageStatus, Role, Transition};
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let _server = start(dir.path());
+    let store = otklik_store::Store::open_data_dir(dir.path())
+        .await
+        .expect("open");
+    let demo: Vec<_> = store
+        .list_messages(otklik_store::MessageFilter::default())
+        .await
+        .expect("messages")
+        .into_iter()
+        .filter(|m| m.channel != Channel::SocialNetwork)
+        .collect();
+    let mut statuses: Vec<MessageStatus> = demo.iter().map(|m| m.status).collect();
+    statuses.sort_by_key(|s| s.code());
+    let mut expected = vec![
+        MessageStatus::Execution,
+        MessageStatus::Coordination,
+        MessageStatus::Approval,
+        MessageStatus::Answered,
+        MessageStatus::Rated,
+        MessageStatus::Rejected,
+    ];
+    expected.sort_by_key(|s| s.code());
+    assert_eq!(statuses, expected, "{demo:#?}");
+    let users = store.users().await.expect("users");
+    let rated = demo
+        .iter()
+        .find(|m| m.status == MessageStatus::Rated)
+        .expect("rated");
+    let record = store
+        .message_record(rated.id)
+        .await
+        .expect("record")
+        .expect("exists");
+    assert!(record.deadline_clock.is_some(), "calendar deadline");
+    assert!(rated.author.is_some(), "a citizen's account");
+    let trail = store
+        .audit_trail(EntityKind::Message, rated.id.get())
+        .await
+        .expect("audit");
+    let mut steps = Vec::new();
+    for e in &trail {
+        let Some(code) = e.event.action.strip_prefix("transition:") else {
+            continue;
+        };
+        let t: Transition = code.parse().expect("transition code");
+        let actor = e.event.actor.expect("every demo step has an actor");
+        let user = users.iter().find(|u| u.id == actor).expect("a demo user");
+        let role = otklik_workflow::role_for(t);
+        if role == Role::Citizen {
+            assert_eq!(rated.author, Some(actor), "the author rates");
+        } else {
+            assert!(user.has_role(role), "{} may {t}: {user:?}", user.login);
+        }
+        steps.push(t);
+    }
+    assert_eq!(
+        steps,
+        [
+            Transition::Accept,
+            Transition::SendToExecution,
+            Transition::SubmitForApproval,
+            Transition::Approve,
+            Transition::Rate,
+        ],
+        "{trail:#?}"
+    );
+}

@@ -53,6 +53,10 @@ pub struct PipelineArgs {
     /// Classifier confidence (0..1) below which a complaint's message stays in moderation.
     #[arg(long, default_value_t = 0.5)]
     pub min_confidence: f32,
+    /// Code of a regional oversight organisation (the ЦУР) whose moderators and curators act
+    /// on every message; repeatable. The routing rules' fallback executor is one anyway.
+    #[arg(long, value_name = "CODE")]
+    pub oversight: Vec<String>,
 }
 
 /// Opens (and migrates) the configured database.
@@ -140,20 +144,45 @@ pub(crate) async fn build_analyst(
             }
         }
     }
+    let router = build_router(store, &rules).await?;
+    let territories = router.directory().territories().to_vec();
+    let workflow = build_workflow(store, &rules, router, args)?;
+    Ok(Analyst::new(
+        workflow,
+        analyzer,
+        rules.tree().clone(),
+        &territories,
+        AnalystSettings::default(),
+    ))
+}
+
+/// The router over the store's current directory.
+pub(crate) async fn build_router(
+    store: &Store,
+    rules: &otklik_rules::RulesDir,
+) -> anyhow::Result<otklik_route::Router> {
     let directory =
         otklik_route::Directory::new(store.territories().await?, store.organisations().await?);
-    let router = otklik_route::Router::new(rules.routing(), rules.tree(), directory)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(Analyst::new(
-        store.clone(),
-        analyzer,
-        router,
-        rules.tree().clone(),
-        AnalystSettings {
-            min_confidence: args.min_confidence,
-            ..AnalystSettings::default()
-        },
-    ))
+    otklik_route::Router::new(rules.routing(), rules.tree(), directory)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The messages workflow every channel goes through: `router`, the rules' tree, reject
+/// reasons and calendar, the confidence threshold and oversight organisations of `args`.
+pub(crate) fn build_workflow(
+    store: &Store,
+    rules: &otklik_rules::RulesDir,
+    router: otklik_route::Router,
+    args: &PipelineArgs,
+) -> anyhow::Result<otklik_workflow::Workflow> {
+    let config = otklik_pipeline::workflow_config(
+        rules,
+        router.directory().organisations(),
+        args.min_confidence,
+        &args.oversight,
+    );
+    otklik_pipeline::build_workflow(store.clone(), rules, router, config)
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// `otklik collect`.

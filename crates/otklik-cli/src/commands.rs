@@ -120,6 +120,11 @@ async fn run_async(cfg: Config, command: Command) -> anyhow::Result<ExitCode> {
             args.data_dir.get_or_insert_with(|| cfg.data_dir.clone());
             crate::search::run(args).await.map(|()| ExitCode::SUCCESS)
         }
+        Command::Topics(mut args) => {
+            args.database_url.get_or_insert_with(|| cfg.database_url());
+            args.data_dir.get_or_insert_with(|| cfg.data_dir.clone());
+            crate::topics::run(args).await.map(|()| ExitCode::SUCCESS)
+        }
         Command::Rules { .. } | Command::Classifier { .. } | Command::Classify { .. } => {
             Ok(ExitCode::FAILURE)
         }
@@ -300,6 +305,10 @@ fn demo_collect_config(
 /// address.
 pub(crate) const DEMO_FEEDS_BASE: &str = "http://127.0.0.1:8080/demo/feeds/";
 
+/// Code of the demo region's oversight organisation (the ЦУР, home of the demo moderators and
+/// curators).
+const DEMO_OVERSIGHT: &str = "tsur";
+
 /// The monitoring pipeline inside `serve`: the scheduler over the sources that can run.
 async fn serve_pipeline(
     cfg: &Config,
@@ -353,7 +362,7 @@ async fn serve(
     listen: Option<std::net::SocketAddr>,
     demo: Option<PathBuf>,
     no_collect: bool,
-    pipeline: crate::collect::PipelineArgs,
+    mut pipeline: crate::collect::PipelineArgs,
 ) -> anyhow::Result<ExitCode> {
     if let Some(l) = listen {
         cfg.server.listen = l;
@@ -371,14 +380,17 @@ async fn serve(
         Some(d) => load_demo(&store, &cfg, d).await?,
         None => false,
     };
-    let directory =
-        otklik_route::Directory::new(store.territories().await?, store.organisations().await?);
-    let router = otklik_route::Router::new(rules.routing(), rules.tree(), directory)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let router = crate::collect::build_router(&store, &rules).await?;
+    if demo.is_some() && pipeline.oversight.is_empty() {
+        // The demo region's ЦУР: its moderators and curators handle every message.
+        pipeline.oversight.push(DEMO_OVERSIGHT.to_owned());
+    }
     if let (true, Some(d)) = (fresh_demo, &demo) {
         let path = d.join("messages.csv");
         if path.exists() {
-            let n = crate::demo::load_messages(&store, &router, rules.tree(), &path, now()).await?;
+            let workflow =
+                crate::collect::build_workflow(&store, &rules, router.clone(), &pipeline)?;
+            let n = crate::demo::load_messages(&workflow, &router, &path, now()).await?;
             tracing::info!(
                 messages = n,
                 "demo messages routed and moved through the workflow"

@@ -22,6 +22,7 @@ mod logging;
 pub mod replies;
 pub mod search;
 pub mod sources;
+pub mod topics;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -152,6 +153,8 @@ pub enum Command {
     },
     /// Search the archive of messages and collected posts (syncs the index with the store first).
     Search(search::SearchArgs),
+    /// Frequent and emerging problems: significant terms, topics of near-duplicates, spikes.
+    Topics(topics::TopicsArgs),
     /// The reply outbox: list, queue an answer, deliver the due replies now.
     Replies {
         /// Replies subcommand.

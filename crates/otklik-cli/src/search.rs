@@ -129,20 +129,27 @@ fn build_query(args: &SearchArgs) -> anyhow::Result<SearchQuery> {
 }
 
 fn index_dir(args: &SearchArgs) -> PathBuf {
-    args.index.clone().unwrap_or_else(|| {
-        args.data_dir
-            .clone()
+    archive_index_dir(args.index.as_ref(), args.data_dir.as_ref())
+}
+
+fn database_url(args: &SearchArgs) -> String {
+    archive_database_url(args.database_url.as_ref(), args.data_dir.as_ref())
+}
+
+/// The archive index directory: `--index`, else `DATA_DIR/search` (shared with `otklik topics`).
+pub(crate) fn archive_index_dir(index: Option<&PathBuf>, data_dir: Option<&PathBuf>) -> PathBuf {
+    index.cloned().unwrap_or_else(|| {
+        data_dir
+            .cloned()
             .unwrap_or_else(|| PathBuf::from("data"))
             .join("search")
     })
 }
 
-fn database_url(args: &SearchArgs) -> String {
-    args.database_url.clone().unwrap_or_else(|| {
-        let dir = args
-            .data_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("data"));
+/// The database the archive is synced from: the configured URL, else `DATA_DIR/otklik.db`.
+pub(crate) fn archive_database_url(url: Option<&String>, data_dir: Option<&PathBuf>) -> String {
+    url.cloned().unwrap_or_else(|| {
+        let dir = data_dir.cloned().unwrap_or_else(|| PathBuf::from("data"));
         otklik_store::sqlite_url(&dir.join(otklik_store::DATA_DIR_DB_FILE))
     })
 }

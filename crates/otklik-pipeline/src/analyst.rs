@@ -1,5 +1,5 @@
-//! [`Analyst`]: unclassified posts → [`PostAnalyzer`] → classification stored; complaints
-//! become routed workflow messages (idempotency key `post:<id>`).
+//! [`Analyst`]: unclassified posts → [`PostAnalyzer`] → classification stored; complaints go
+//! through the messages workflow ([`Workflow::intake_incident`], idempotency key `post:<id>`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,30 +7,26 @@ use std::sync::Arc;
 use otklik_classify::monitor::{PostAnalysis, PostAnalyzer};
 use otklik_classify::territory::TerritoryEntry;
 use otklik_domain::{
-    CategoryTree, Channel, EntityKind, MessageId, MessageStatus, NewAuditEvent, NewMessage, PostId,
-    SourceId, SubcategoryId, TerritoryId, Timestamp, Transition,
+    CategoryTree, MessageId, MessageRecord, MessageStatus, PostId, SourceId, SubcategoryId,
+    Territory, TerritoryId, Timestamp,
 };
-use otklik_route::{RouteRequest, Router};
-use otklik_store::{Classification, MessageChange, PostDetails, PostKind, Store, StoreError};
+use otklik_store::{Classification, PostDetails, PostKind, Store};
+use otklik_workflow::{Incident, Workflow, WorkflowError};
 
 use crate::{PipelineError, telemetry};
 
-/// How the analyst decides.
+/// How the analyst works. Whether a complaint's message skips moderation is the workflow's
+/// decision ([`otklik_workflow::WorkflowConfig::min_confidence_pm`]; see
+/// [`crate::workflow_config`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalystSettings {
-    /// Confidence (0..=1) at or above which a complaint's message is accepted automatically
-    /// (moderation skipped); below it the message stays in moderation.
-    pub min_confidence: f32,
     /// Posts fetched per round.
     pub batch_size: i64,
 }
 
 impl Default for AnalystSettings {
     fn default() -> Self {
-        Self {
-            min_confidence: 0.5,
-            batch_size: 1000,
-        }
+        Self { batch_size: 1000 }
     }
 }
 
@@ -68,7 +64,7 @@ pub struct AnalystReport {
     pub messages_created: u64,
     /// Of them, left in moderation.
     pub in_moderation: u64,
-    /// Complaints with no subcategory: classified, no message.
+    /// Complaints with no subcategory (or refused by the workflow): classified, no message.
     pub unrouted: u64,
     /// Every post, in the order analysed.
     pub posts: Vec<AnalysedPost>,
@@ -95,9 +91,8 @@ pub async fn territory_entries(store: &Store) -> Result<Vec<TerritoryEntry>, Pip
 /// The analysis step of the pipeline.
 #[derive(Debug)]
 pub struct Analyst {
-    store: Store,
+    workflow: Workflow,
     analyzer: Arc<PostAnalyzer>,
-    router: Router,
     tree: CategoryTree,
     settings: AnalystSettings,
     territory_ids: HashMap<String, TerritoryId>,
@@ -105,21 +100,21 @@ pub struct Analyst {
 }
 
 impl Analyst {
-    /// An analyst over `store`; the router's directory provides the territory codes.
+    /// An analyst whose complaints go through `workflow` (whose store it reads the posts
+    /// from). `tree` is the category tree the workflow was built with; `territories` the
+    /// directory's territories (the detector's codes are mapped to their ids).
     pub fn new(
-        store: Store,
+        workflow: Workflow,
         analyzer: PostAnalyzer,
-        router: Router,
         tree: CategoryTree,
+        territories: &[Territory],
         settings: AnalystSettings,
     ) -> Self {
-        let territories = router.directory().territories();
         let territory_ids = territories.iter().map(|t| (t.code.clone(), t.id)).collect();
         let territory_codes = territories.iter().map(|t| (t.id, t.code.clone())).collect();
         Self {
-            store,
+            workflow,
             analyzer: Arc::new(analyzer),
-            router,
             tree,
             settings,
             territory_ids,
@@ -130,6 +125,15 @@ impl Analyst {
     /// The settings.
     pub fn settings(&self) -> &AnalystSettings {
         &self.settings
+    }
+
+    /// The workflow complaints go through.
+    pub fn workflow(&self) -> &Workflow {
+        &self.workflow
+    }
+
+    fn store(&self) -> &Store {
+        self.workflow.store()
     }
 
     /// Classifies every post not classified yet, batch after batch, and turns complaints into
@@ -148,7 +152,7 @@ impl Analyst {
         gate: Option<&tokio::sync::Mutex<()>>,
     ) -> Result<AnalystReport, PipelineError> {
         let priors: HashMap<SourceId, String> = self
-            .store
+            .store()
             .sources()
             .await?
             .into_iter()
@@ -160,7 +164,7 @@ impl Analyst {
         let mut report = AnalystReport::default();
         loop {
             let batch = self
-                .store
+                .store()
                 .posts_to_classify(self.settings.batch_size)
                 .await?;
             if batch.is_empty() {
@@ -192,7 +196,7 @@ impl Analyst {
                 report.posts.push(done);
             }
             // The whole batch's verdicts in one transaction.
-            self.store.record_classifications(&verdicts).await?;
+            self.store().record_classifications(&verdicts).await?;
             drop(guard);
             if i64::try_from(n).unwrap_or(i64::MAX) < self.settings.batch_size {
                 break;
@@ -288,119 +292,64 @@ impl Analyst {
             territory,
             classified_at: now,
         };
-        let message = match (&subcategory, a.is_complaint) {
-            (Some(sub), true) => {
-                let (id, moderation) = self
-                    .create_message(post, sub, territory, confidence_pm, &a, now)
-                    .await?;
-                done.in_moderation = moderation;
-                Some(id)
+        if let (Some(sub), true) = (subcategory, a.is_complaint) {
+            let incident = Incident {
+                post: post.post.id,
+                source_url: post.post.url.clone(),
+                author_handle: post.post.author.clone(),
+                text: post.post.text.clone(),
+                territory,
+                address: a.territories.first().and_then(|t| t.street.clone()),
+                subcategory: sub,
+                confidence_pm,
+            };
+            if let Some(record) = self.intake(&incident, now).await? {
+                let message = &record.message;
+                done.in_moderation = message.status == MessageStatus::Moderation;
+                done.message = Some(message.id);
             }
-            _ => None,
-        };
-        done.message = message;
+        }
         Ok((done, classification))
     }
 
-    /// Creates (or finds again) the message of a complaint, routes it and, when confident,
-    /// accepts it; returns it and whether it stays in moderation.
-    async fn create_message(
+    /// Registers a complaint through the workflow (routing, calendar deadline, duplicate
+    /// group, audit; confident ones with an executor accepted at once). `None` when the
+    /// workflow refuses the incident itself (it stays a classified post; logged).
+    async fn intake(
         &self,
-        post: &PostDetails,
-        sub: &SubcategoryId,
-        territory: Option<TerritoryId>,
-        confidence_pm: i64,
-        a: &PostAnalysis,
+        incident: &Incident,
         now: Timestamp,
-    ) -> Result<(MessageId, bool), PipelineError> {
-        let decision = self.router.route(&RouteRequest {
-            subcategory: sub,
-            territory,
-            submitted_via: None,
-        });
-        let deadline_days = self
-            .tree
-            .subcategory(sub)
-            .map_or(30, |s| i64::from(s.effective_deadline_days()));
-        let new = NewMessage {
-            channel: Channel::SocialNetwork,
-            subcategory: sub.clone(),
-            territory,
-            executor: decision.as_ref().ok().map(|d| d.executor),
-            submitted_via: None,
-            author: None,
-            author_handle: post.post.author.clone(),
-            source_post: Some(post.post.id),
-            text: post.post.text.clone(),
-            address: a.territories.first().and_then(|t| t.street.clone()),
-            confidence_pm: Some(confidence_pm),
-            deadline_at: now.plus_days(deadline_days),
-        };
-        let key = format!("post:{}", post.post.id.get());
-        let msg = self
-            .store
-            .create_message(&new, Some(&key), None, now)
-            .await?;
-        let fresh = msg.version == 1 && msg.status == MessageStatus::Moderation;
-        if !fresh {
-            // Found again after an interrupted run: already routed.
-            return Ok((msg.id, msg.status == MessageStatus::Moderation));
-        }
-        let confident = a.confidence >= self.settings.min_confidence;
-        let (route, executor) = match &decision {
-            Ok(d) => (d.reason.explain_ru(), Some(d.executor.get())),
-            Err(e) => (format!("маршрут не найден: {e}"), None),
-        };
-        let moderation = !confident || executor.is_none();
-        let why_moderation = if executor.is_none() {
-            Some("нет исполнителя: требуется ручная маршрутизация".to_owned())
-        } else if !confident {
-            Some(format!(
-                "низкая уверенность классификатора: {:.2} < {:.2}, требуется модерация",
-                a.confidence, self.settings.min_confidence
-            ))
-        } else {
-            None
-        };
-        let detail = serde_json::json!({
-            "post": post.post.id.get(),
-            "url": post.post.url,
-            "executor": executor,
-            "reason": route,
-            "confidence": a.confidence,
-            "threshold": self.settings.min_confidence,
-            "moderation": why_moderation,
-            "territory": a.territory(),
-            "explanation": a.explanation,
-        });
-        self.store
-            .record_audit(&NewAuditEvent {
-                actor: None,
-                entity: EntityKind::Message,
-                entity_id: msg.id.get(),
-                action: "routed".into(),
-                detail: detail.to_string(),
-                at: now,
-            })
-            .await?;
-        if !moderation {
-            match self
-                .store
-                .transition_message(
-                    msg.id,
-                    msg.version,
-                    Transition::Accept,
-                    MessageChange::default(),
-                    None,
-                    now,
-                )
-                .await
-            {
-                Ok(_) | Err(StoreError::Conflict { .. }) => {}
-                Err(e) => return Err(e.into()),
+    ) -> Result<Option<MessageRecord>, PipelineError> {
+        let post = incident.post.get();
+        let key = format!("post:{post}");
+        match self.workflow.intake_incident(incident, &key, now).await {
+            Ok(intake) => {
+                let m = &intake.record.message;
+                let moderation = m.status == MessageStatus::Moderation;
+                if !intake.replayed {
+                    telemetry::message_created(
+                        post,
+                        m.id.get(),
+                        &incident.subcategory.0,
+                        moderation,
+                    );
+                }
+                Ok(Some(intake.record))
             }
+            // Registered before with another payload (a re-run after the classifier changed,
+            // or a message of an older version): the post's message is that one.
+            Err(WorkflowError::KeyReused { message, .. }) => {
+                Ok(Some(self.workflow.message(message).await?))
+            }
+            Err(
+                e @ (WorkflowError::Invalid(_)
+                | WorkflowError::Route(_)
+                | WorkflowError::Deadline(_)),
+            ) => {
+                tracing::warn!(post, error = %e, "complaint not registered by the workflow");
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
         }
-        telemetry::message_created(post.post.id.get(), msg.id.get(), &sub.0, moderation);
-        Ok((msg.id, moderation))
     }
 }

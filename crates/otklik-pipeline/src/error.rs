@@ -20,6 +20,9 @@ pub enum PipelineError {
     /// The router could not be built.
     #[error("routing: {0}")]
     Route(#[from] otklik_route::RouteError),
+    /// The messages workflow refused or failed.
+    #[error("workflow: {0}")]
+    Workflow(#[from] otklik_workflow::WorkflowError),
     /// The collector configuration (`collect.toml`) is wrong; one problem per line.
     #[error("{0}")]
     Config(String),

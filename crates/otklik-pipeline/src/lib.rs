@@ -7,7 +7,7 @@
 //!                                                 │
 //!                              Analyst ◄──────────┘  posts_to_classify → PostAnalyzer
 //!                                 │                  → record_classification
-//!                                 └─► complaints → Router → create_message("post:<id>")
+//!                                 └─► complaints → Workflow::intake_incident("post:<id>")
 //!  reply outbox ──► Replier ──► ReplySender (VK wall.createComment) ──► delivered / retry
 //! ```
 //!
@@ -19,9 +19,12 @@
 //! * [`Scheduler`] runs every enabled source on its cron schedule (one tokio task each), with
 //!   a bounded channel to a single store-writer task that analyses what was written, and a
 //!   replier; it stops gracefully on a `tokio::sync::watch` shutdown signal.
-//! * [`Analyst`] classifies new posts (the source's territory as the prior); complaints become
-//!   routed messages (idempotency key `post:<id>`): confident ones are accepted at once, the
-//!   others stay in moderation with the reason in the audit trail.
+//! * [`Analyst`] classifies new posts (the source's territory as the prior); complaints go
+//!   through the single messages workflow ([`otklik_workflow::Workflow::intake_incident`],
+//!   idempotency key `post:<id>`): routed, deadlined on the working-day calendar, grouped with
+//!   their near-duplicates and audited; confident ones with an executor are accepted at once,
+//!   the others stay in moderation with the reason in the audit trail. [`build_workflow`]
+//!   builds the workflow from the rules folder.
 //! * [`Replier`] posts answers from the reply outbox through a [`ReplySender`]
 //!   ([`VkReplySender`]), each delivered exactly once.
 //! * [`CollectConfig`] reads `collect.toml`, the per-source collector settings.
@@ -66,6 +69,7 @@ mod error;
 pub mod replier;
 pub mod scheduler;
 pub mod telemetry;
+pub mod workflow;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -77,6 +81,7 @@ pub use config::{CollectConfig, SourceEntry};
 pub use error::{PipelineError, SendError};
 pub use replier::{Replier, ReplierReport, ReplierSettings, ReplySender, VkReplySender};
 pub use scheduler::{ScheduledSource, Scheduler, SchedulerSettings};
+pub use workflow::{build_workflow, load_workflow_rules, workflow_config};
 
 /// Current wall-clock time.
 pub fn now() -> Timestamp {

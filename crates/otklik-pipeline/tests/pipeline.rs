@@ -34,15 +34,15 @@ fn analyst(store: &Store, min_confidence: f32) -> Analyst {
         otklik_route::Directory::new(vec![], vec![]),
     )
     .expect("router");
+    let config = otklik_pipeline::workflow_config(&rules, &[], min_confidence, &[]);
+    let workflow =
+        otklik_pipeline::build_workflow(store.clone(), &rules, router, config).expect("workflow");
     Analyst::new(
-        store.clone(),
+        workflow,
         analyzer,
-        router,
         rules.tree().clone(),
-        AnalystSettings {
-            min_confidence,
-            ..AnalystSettings::default()
-        },
+        &[],
+        AnalystSettings::default(),
     )
 }
 
@@ -122,6 +122,122 @@ async fn analyst_turns_complaints_into_messages_once() {
     // Nothing left to analyse; a re-run creates nothing.
     let again = a.run_once(NOW).await.expect("again");
     assert_eq!(again.analysed, 0);
+}
+
+/// A district with its administration: a confident complaint about it goes through the
+/// workflow straight to coordination, deadlined on the calendar and audited.
+#[tokio::test]
+async fn confident_complaints_go_through_the_workflow_to_coordination() {
+    use otklik_domain::directory::{DirectoryBatch, NewOrganisation, NewTerritory};
+    use otklik_domain::{EntityKind, Onboarding, OrgKind, TerritoryKind};
+
+    let (_dir, store) = temp_store().await;
+    store
+        .import_directory(
+            &DirectoryBatch {
+                territories: vec![NewTerritory {
+                    code: "district".into(),
+                    kind: TerritoryKind::MunicipalDistrict,
+                    name: "Северский район".into(),
+                    parent_code: None,
+                    name_variants: vec![],
+                }],
+                organisations: vec![NewOrganisation {
+                    code: "adm".into(),
+                    kind: OrgKind::Omsu,
+                    name: "Администрация района".into(),
+                    short_name: None,
+                    parent_code: None,
+                    territory_code: "district".into(),
+                    competences: vec![],
+                    onboarding: Onboarding::default(),
+                    site_url: None,
+                }],
+                users: vec![],
+                communities: vec![],
+                sources: vec![NewSource {
+                    name: "rss".into(),
+                    network: Network::Rss,
+                    target: "http://127.0.0.1:1/feed.xml".into(),
+                    schedule: "0 */10 * * * *".into(),
+                    territory_code: Some("district".into()),
+                    enabled: true,
+                }],
+            },
+            None,
+            NOW,
+        )
+        .await
+        .expect("directory");
+    let source = store.sources().await.expect("sources")[0].id;
+    let mut post = new_post(
+        "1",
+        "Когда засыплют огромные ямы на дороге по улице Ленина? Колёса пробили!",
+    );
+    post.url = Some("https://example.invalid/post/1".into());
+    post.author = Some("id42".into());
+    store
+        .store_posts(source, &[post], Some("c1"), NOW)
+        .await
+        .expect("store");
+
+    let rules = otklik_rules::RulesDir::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules"))
+        .expect("rules");
+    let directory = otklik_route::Directory::new(
+        store.territories().await.expect("territories"),
+        store.organisations().await.expect("organisations"),
+    );
+    let router =
+        otklik_route::Router::new(rules.routing(), rules.tree(), directory).expect("router");
+    let territories = router.directory().territories().to_vec();
+    let config = otklik_pipeline::workflow_config(&rules, &[], 0.0, &[]);
+    let workflow =
+        otklik_pipeline::build_workflow(store.clone(), &rules, router, config).expect("workflow");
+    let entries = otklik_pipeline::territory_entries(&store)
+        .await
+        .expect("entries");
+    let detector = otklik_classify::territory::TerritoryDetector::new(
+        entries,
+        &otklik_classify::territory::RegionDictionary::default(),
+    )
+    .expect("detector");
+    let analyzer = PostAnalyzer::from_rules(&rules)
+        .expect("analyzer")
+        .with_territories(detector);
+    let a = Analyst::new(
+        workflow.clone(),
+        analyzer,
+        rules.tree().clone(),
+        &territories,
+        AnalystSettings::default(),
+    );
+    let report = a.run_once(NOW).await.expect("analyse");
+    assert_eq!(report.messages_created, 1, "{report:#?}");
+    assert_eq!(report.in_moderation, 0, "{report:#?}");
+    let id = report.posts[0].message.expect("message");
+    let record = workflow.message(id).await.expect("record");
+    let adm = store
+        .organisation_by_code("adm")
+        .await
+        .expect("get")
+        .expect("adm");
+    assert_eq!(record.message.executor, Some(adm.id));
+    assert_eq!(record.message.status, MessageStatus::Coordination);
+    assert_eq!(record.message.author_handle.as_deref(), Some("id42"));
+    assert_eq!(
+        record.source_url.as_deref(),
+        Some("https://example.invalid/post/1")
+    );
+    assert!(record.message.deadline_at > NOW);
+    assert!(record.deadline_clock.is_some(), "calendar deadline clock");
+    let trail = store
+        .audit_trail(EntityKind::Message, id.get())
+        .await
+        .expect("audit");
+    assert!(
+        trail.len() >= 2,
+        "intake and automatic acceptance: {trail:#?}"
+    );
 }
 
 #[derive(Clone, Default)]

@@ -21,6 +21,12 @@
 //! - [`sync`] (feature `store`, on by default) follows the store from the watermark, or
 //!   rebuilds the index from scratch — the index is only a cache.
 //! - [`generate`] produces realistic posts about the demo region for benchmarks.
+//! - [`topics`] finds frequent and emerging problems: significant terms and phrases of a
+//!   period and territory against a baseline ([`SearchIndex::topics`]), near-duplicates
+//!   clustered into titled [`Topic`]s, and spikes of today against the trailing weeks
+//!   ([`SearchIndex::spikes`]).
+//! - [`reports`] (feature `store`) counts messages by category, territory, channel, period…
+//!   with their ratings (mean and distribution), as CSV.
 //!
 //! ```
 //! use otklik_search::{Facet, SearchDoc, SearchIndex, SearchQuery, DocKind};
@@ -52,6 +58,8 @@ pub mod doc;
 mod error;
 pub mod generate;
 mod index;
+#[cfg(feature = "store")]
+pub mod reports;
 mod safe_seek;
 mod schema;
 mod search;
@@ -63,12 +71,12 @@ pub use doc::{DocKey, DocKind, Facet, SearchDoc, month_of, month_start_ms};
 pub use error::{Result, SearchError};
 pub use index::{Change, FeedMark, Indexer, IndexerOptions, SearchIndex, Watermark};
 pub use schema::SCHEMA_VERSION;
-pub use topics::{
-    BaselineScope, SignificantTerm, Spike, SpikeKind, SpikeQuery, SpikeReport, Topic, TopicOptions,
-    TopicsQuery, TopicsReport,
-};
 pub use search::{
     FacetCounts, FacetValue, Hit, MAX_LIMIT, SearchQuery, SearchResults, Snippet, Sort,
+};
+pub use topics::{
+    BaselineScope, SignificantTerm, Spike, SpikeKind, SpikeQuery, SpikeReport, Topic, TopicOptions,
+    TopicOrder, TopicsQuery, TopicsReport,
 };
 
 /// Resident memory of this process (VmRSS), bytes; `None` where `/proc` is unavailable. For

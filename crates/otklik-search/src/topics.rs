@@ -14,10 +14,17 @@
 //!   background is a uniform sample (default 20,000 documents), so rates, not counts, are
 //!   compared.
 //! - **Topics**: the foreground's documents, as sets of stems weighted by inverse document
-//!   frequency, are joined when their weighted Jaccard similarity reaches a threshold
-//!   (candidates from MinHash banding above [`TopicOptions::exact_pairs_limit`] documents, all
-//!   pairs below it). A topic is titled with the first sentence of its most central document
-//!   (the medoid), and carries its top terms, its main territory and category.
+//!   frequency over the whole index (less a floor, so template words of every tenth post
+//!   weigh nothing; numbers, words of one document, and words typical of the baseline far
+//!   beyond their share of the index — a territory's own street names — are left out), are
+//!   compared by weighted Jaccard similarity (every pair up to
+//!   [`TopicOptions::exact_pairs_limit`] documents, MinHash-banded candidates above it) and
+//!   star-clustered: the document with the most similar neighbours leads a topic of them,
+//!   so topics do not chain from one problem into the next. A topic is titled with the
+//!   sentence of its leader (the most central document) that carries most of the topic's
+//!   shared words — the first such sentence, trimmed — and carries its top terms, its main
+//!   territory and category, and (by [`SearchIndex::topics`]) its G² against the baseline;
+//!   topics are ordered by size or by that score ([`TopicOrder`]).
 //! - **Spikes** ([`SearchIndex::spikes`]): today's documents against the trailing weeks. For
 //!   every topic of today and every significant term, today's count is compared with the
 //!   daily counts of the trailing days: ratio `(today + 1) / (mean + 1)` and z-score
@@ -63,6 +70,19 @@ pub struct TopicOptions {
     pub exact_pairs_limit: usize,
     /// Seed of the samples (the same seed, the same result).
     pub seed: u64,
+    /// Order of the topics of [`SearchIndex::topics`].
+    pub order: TopicOrder,
+}
+
+/// Order of the topics of a period.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TopicOrder {
+    /// Largest first: the most frequent problems (the default).
+    #[default]
+    Size,
+    /// Most over-represented against the baseline first ([`Topic::score`]): what is new.
+    Significance,
 }
 
 impl Default for TopicOptions {
@@ -76,6 +96,7 @@ impl Default for TopicOptions {
             background_sample: 20_000,
             exact_pairs_limit: 1_500,
             seed: 1,
+            order: TopicOrder::Size,
         }
     }
 }
@@ -250,6 +271,12 @@ pub struct Topic {
     pub category: Option<String>,
     /// The most frequent subcategory.
     pub subcategory: Option<String>,
+    /// Share of (sampled) background documents similar to the topic's central ones (set by
+    /// [`SearchIndex::topics`]; 0 for spikes).
+    pub background_rate: f64,
+    /// G² of the topic's documents against those background documents (0 when the topic is
+    /// not over-represented, and for spikes).
+    pub score: f64,
     /// Earliest publication (epoch ms).
     pub first_seen: i64,
     /// Latest publication (epoch ms).
@@ -542,26 +569,44 @@ fn significant(
 // ---------------------------------------------------------------------------------------
 // Clustering
 
-/// Weights of the words that can tell topics apart, over all analysed documents: inverse
-/// document frequency less a floor, so words of nearly every tenth document (greetings,
-/// templates, «улица») weigh nothing; words of one document only (they join nothing but
-/// would dilute every similarity) and numbers (house numbers) are left out.
-fn idf_weights(an: &Analyser<'_>, docs: &[&Analysed]) -> HashMap<u32, f64> {
+/// Weights of the words that can tell topics apart: inverse document frequency over the
+/// whole collection (`df_of(word)` of `n` documents) less a floor, so words of nearly every
+/// tenth document (greetings, templates, «улица») weigh nothing. Only words of at least two
+/// of the `local` documents count (a word of one document joins nothing but would dilute
+/// every similarity), and no numbers (house numbers).
+fn idf_weights(
+    an: &Analyser<'_>,
+    local: &[&Analysed],
+    n: u64,
+    df_of: &dyn Fn(&str) -> u64,
+) -> HashMap<u32, f64> {
     let mut df: HashMap<u32, u64> = HashMap::new();
-    for d in docs {
+    for d in local {
         for w in &d.words {
             *df.entry(*w).or_default() += 1;
         }
     }
-    let n = docs.len() as f64;
+    let n = n.max(1) as f64;
     let floor = (1.0 + (n / 20.0).min(10.0)).ln();
     df.into_iter()
         .filter(|(w, k)| *k >= 2 && !an.term(*w).chars().all(|c| c.is_ascii_digit()))
         .filter_map(|(w, k)| {
-            let weight = (1.0 + n / k as f64).ln() - floor;
+            let global = df_of(an.term(w)).max(k) as f64;
+            let weight = (1.0 + n / global).ln() - floor;
             (weight > 0.0).then_some((w, weight))
         })
         .collect()
+}
+
+/// Document frequencies of words among `docs`, by term.
+fn local_df(an: &Analyser<'_>, docs: &[&Analysed]) -> HashMap<String, u64> {
+    let mut df: HashMap<String, u64> = HashMap::new();
+    for d in docs {
+        for w in &d.words {
+            *df.entry(an.term(*w).to_owned()).or_default() += 1;
+        }
+    }
+    df
 }
 
 /// The words of `d` that carry weight, sorted.
@@ -616,120 +661,146 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-struct UnionFind(Vec<usize>);
-
-impl UnionFind {
-    fn find(&mut self, mut x: usize) -> usize {
-        while self.0[x] != x {
-            self.0[x] = self.0[self.0[x]];
-            x = self.0[x];
-        }
-        x
-    }
-
-    fn union(&mut self, a: usize, b: usize) {
-        let (ra, rb) = (self.find(a), self.find(b));
-        if ra != rb {
-            self.0[ra.max(rb)] = ra.min(rb);
-        }
-    }
-}
-
 const MINHASHES: usize = 32;
 const ROWS: usize = 2;
 /// Largest LSH bucket compared pair by pair; a larger one is compared with its first members.
 const BUCKET_PAIRS: usize = 64;
 
-/// Clusters of `words` (sorted word sets): lists of indexes, largest first, then by first
-/// index. Every document is in exactly one cluster.
-fn cluster(
+/// Pairs of `words` (sorted word sets) at least `threshold` similar, as adjacency lists:
+/// every pair below `exact_limit` documents, MinHash-banded candidates above.
+fn similar_pairs(
     words: &[&[u32]],
     idf: &HashMap<u32, f64>,
     threshold: f64,
     exact_limit: usize,
-) -> Vec<Vec<usize>> {
+) -> Vec<Vec<(usize, f64)>> {
     let n = words.len();
-    let mut uf = UnionFind((0..n).collect());
-    let try_join = |uf: &mut UnionFind, i: usize, j: usize| {
-        if uf.find(i) != uf.find(j) && similarity(words[i], words[j], idf) >= threshold {
-            uf.union(i, j);
+    let mut adjacent: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+    let mut seen: HashSet<(usize, usize)> = HashSet::new();
+    let mut check = |adjacent: &mut Vec<Vec<(usize, f64)>>, i: usize, j: usize| {
+        let pair = (i.min(j), i.max(j));
+        if i == j || (n > exact_limit && !seen.insert(pair)) {
+            return;
+        }
+        let s = similarity(words[i], words[j], idf);
+        if s >= threshold {
+            adjacent[i].push((j, s));
+            adjacent[j].push((i, s));
         }
     };
     if n <= exact_limit {
         for i in 0..n {
             for j in i + 1..n {
-                try_join(&mut uf, i, j);
+                check(&mut adjacent, i, j);
             }
         }
-    } else {
-        let mut buckets: HashMap<u64, Vec<usize>> = HashMap::new();
-        for (i, ws) in words.iter().enumerate() {
-            if ws.is_empty() {
-                continue;
-            }
-            let mut sig = [u64::MAX; MINHASHES];
-            for w in *ws {
-                for (k, s) in sig.iter_mut().enumerate() {
-                    let h = mix(u64::from(*w) ^ mix(k as u64 + 1));
-                    *s = (*s).min(h);
-                }
-            }
-            for (band, rows) in sig.chunks(ROWS).enumerate() {
-                let key = rows
-                    .iter()
-                    .fold(mix(band as u64), |acc, r| mix(acc ^ r.rotate_left(17)));
-                buckets.entry(key).or_default().push(i);
+        return adjacent;
+    }
+    let mut buckets: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (i, ws) in words.iter().enumerate() {
+        if ws.is_empty() {
+            continue;
+        }
+        let mut sig = [u64::MAX; MINHASHES];
+        for w in *ws {
+            for (k, s) in sig.iter_mut().enumerate() {
+                let h = mix(u64::from(*w) ^ mix(k as u64 + 1));
+                *s = (*s).min(h);
             }
         }
-        let mut keys: Vec<u64> = buckets.keys().copied().collect();
-        keys.sort_unstable();
-        for key in keys {
-            let Some(members) = buckets.get(&key) else {
-                continue;
-            };
-            if members.len() <= BUCKET_PAIRS {
-                for (x, &i) in members.iter().enumerate() {
-                    for &j in &members[x + 1..] {
-                        try_join(&mut uf, i, j);
-                    }
+        for (band, rows) in sig.chunks(ROWS).enumerate() {
+            let key = rows
+                .iter()
+                .fold(mix(band as u64), |acc, r| mix(acc ^ r.rotate_left(17)));
+            buckets.entry(key).or_default().push(i);
+        }
+    }
+    let mut keys: Vec<u64> = buckets.keys().copied().collect();
+    keys.sort_unstable();
+    for key in keys {
+        let Some(members) = buckets.get(&key) else {
+            continue;
+        };
+        if members.len() <= BUCKET_PAIRS {
+            for (x, &i) in members.iter().enumerate() {
+                for &j in &members[x + 1..] {
+                    check(&mut adjacent, i, j);
                 }
-            } else {
-                for &i in members {
-                    for &j in members.iter().take(4) {
-                        if i != j {
-                            try_join(&mut uf, i, j);
-                        }
-                    }
+            }
+        } else {
+            for &i in members {
+                for &j in members.iter().take(4) {
+                    check(&mut adjacent, i, j);
                 }
             }
         }
     }
-    let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
-    for i in 0..n {
-        let root = uf.find(i);
-        groups.entry(root).or_default().push(i);
+    adjacent
+}
+
+/// Star clustering of `words`: the document with the most similar neighbours (then the
+/// largest sum of similarities) leads a cluster of its still unclustered neighbours, and so
+/// on — every member is similar to its leader, so clusters do not chain from one problem
+/// into the next. Returns `(leader, members)` with the leader first among the members,
+/// largest first; every document is in exactly one cluster (singletons included).
+fn cluster(
+    words: &[&[u32]],
+    idf: &HashMap<u32, f64>,
+    threshold: f64,
+    exact_limit: usize,
+) -> Vec<(usize, Vec<usize>)> {
+    let adjacent = similar_pairs(words, idf, threshold, exact_limit);
+    let strength: Vec<f64> = adjacent
+        .iter()
+        .map(|a| a.iter().map(|(_, s)| s).sum())
+        .collect();
+    let mut order: Vec<usize> = (0..words.len()).collect();
+    order.sort_by(|&a, &b| {
+        adjacent[b]
+            .len()
+            .cmp(&adjacent[a].len())
+            .then_with(|| strength[b].total_cmp(&strength[a]))
+            .then_with(|| a.cmp(&b))
+    });
+    let mut assigned = vec![false; words.len()];
+    let mut out: Vec<(usize, Vec<usize>)> = Vec::new();
+    for leader in order {
+        if assigned[leader] {
+            continue;
+        }
+        assigned[leader] = true;
+        let mut members = vec![leader];
+        let mut neighbours: Vec<usize> = adjacent[leader].iter().map(|(j, _)| *j).collect();
+        neighbours.sort_unstable();
+        for j in neighbours {
+            if !assigned[j] {
+                assigned[j] = true;
+                members.push(j);
+            }
+        }
+        out.push((leader, members));
     }
-    let mut out: Vec<Vec<usize>> = groups.into_values().collect();
-    out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a[0].cmp(&b[0])));
+    out.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
     out
 }
 
-/// The most central member of a cluster: the largest sum of similarities to (up to 50 of)
-/// the others.
-fn medoid(members: &[usize], words: &[&[u32]], idf: &HashMap<u32, f64>) -> usize {
-    let probe: Vec<usize> = members.iter().copied().take(50).collect();
-    let mut best = (members[0], f64::MIN);
-    for &i in &probe {
-        let total: f64 = probe
-            .iter()
-            .filter(|j| **j != i)
-            .map(|&j| similarity(words[i], words[j], idf))
-            .sum();
-        if total > best.1 {
-            best = (i, total);
+/// Up to `k` distinct word sets of a cluster, its leader first.
+fn probes_of<'w>(members: &[usize], words: &[&'w [u32]], k: usize) -> Vec<&'w [u32]> {
+    let mut out: Vec<&'w [u32]> = Vec::with_capacity(k);
+    for &i in members {
+        if out.len() == k {
+            break;
+        }
+        if !words[i].is_empty() && !out.contains(&words[i]) {
+            out.push(words[i]);
         }
     }
-    best.0
+    out
+}
+
+/// Whether `doc` is similar enough to one of the `probes`.
+fn is_like(probes: &[&[u32]], doc: &[u32], idf: &HashMap<u32, f64>, threshold: f64) -> bool {
+    probes.iter().any(|p| similarity(p, doc, idf) >= threshold)
 }
 
 /// The clusters of near-duplicate `texts` (each a list of indexes into `texts`, largest
@@ -740,28 +811,62 @@ pub fn cluster_texts(texts: &[&str], threshold: f64) -> Vec<Vec<usize>> {
     let mut an = Analyser::new(otklik_text::Analyzers::embedded());
     let docs: Vec<Analysed> = texts.iter().map(|t| an.analyse(t, 0, false)).collect();
     let refs: Vec<&Analysed> = docs.iter().collect();
-    let idf = idf_weights(&an, &refs);
+    let df = local_df(&an, &refs);
+    let df_of = |t: &str| df.get(t).copied().unwrap_or(0);
+    let idf = idf_weights(&an, &refs, refs.len() as u64, &df_of);
     let feats: Vec<Vec<u32>> = docs.iter().map(|d| features(d, &idf)).collect();
     let words: Vec<&[u32]> = feats.iter().map(Vec::as_slice).collect();
     cluster(&words, &idf, threshold, usize::MAX)
+        .into_iter()
+        .map(|(_, members)| members)
+        .collect()
 }
 
-/// The first sentence of `text` (at least 20 characters when there are more), trimmed to
-/// about 120 characters at a word boundary.
-pub fn first_sentence(text: &str) -> String {
+/// The sentences of `text`: split after `.`, `!`, `?`, `…` or a line break followed by a space,
+/// a fragment under 20 characters («ул.», «д. 5.») joined to the next.
+fn sentences(text: &str) -> Vec<&str> {
     let text = text.trim();
-    let mut end = text.len();
+    let mut out = Vec::new();
+    let mut start = 0;
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         if matches!(c, '.' | '!' | '?' | '\n' | '…') {
             let next_is_break = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
-            if next_is_break && text[..i].chars().count() >= 20 {
-                end = i + c.len_utf8();
-                break;
+            let end = i + c.len_utf8();
+            // «ул.», «д.», «г.»: a short lowercase word before a full stop is an abbreviation;
+            // and a sentence does not start with a digit or a lowercase letter.
+            let last_word = text[start..i]
+                .rsplit(|ch: char| !ch.is_alphabetic())
+                .next()
+                .unwrap_or("");
+            let abbreviation = c == '.'
+                && !last_word.is_empty()
+                && last_word.chars().count() <= 3
+                && last_word.chars().all(char::is_lowercase);
+            let next_starts_sentence = text[end..]
+                .trim_start()
+                .chars()
+                .next()
+                .is_none_or(|n| !n.is_ascii_digit() && !n.is_lowercase());
+            if next_is_break
+                && !abbreviation
+                && next_starts_sentence
+                && text[start..end].trim().chars().count() >= 20
+            {
+                out.push(text[start..end].trim());
+                start = end;
             }
         }
     }
-    let sentence = text[..end].trim();
+    let rest = text[start..].trim();
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
+}
+
+/// `sentence` trimmed to about 120 characters at a word boundary.
+fn trim_title(sentence: &str) -> String {
     const MAX: usize = 120;
     if sentence.chars().count() <= MAX {
         return sentence.to_owned();
@@ -775,6 +880,31 @@ pub fn first_sentence(text: &str) -> String {
         "{}…",
         cut.trim_end_matches(|c: char| c.is_whitespace() || c == ',')
     )
+}
+
+/// The first sentence of `text` (at least 20 characters when there are more), trimmed to
+/// about 120 characters at a word boundary.
+pub fn first_sentence(text: &str) -> String {
+    sentences(text)
+        .first()
+        .map_or_else(String::new, |s| trim_title(s))
+}
+
+/// The title of a topic from its central document: the first of its sentences with the most
+/// of the topic's words (`stems`), trimmed — the problem rather than a greeting or an address.
+fn topic_title(text: &str, stems: &HashSet<&str>, analyzers: &otklik_text::Analyzers) -> String {
+    let mut best: Option<(usize, &str)> = None;
+    for sentence in sentences(text) {
+        let found: HashSet<String> = analyzers
+            .analyze(sentence)
+            .into_iter()
+            .filter(|t| stems.contains(t.as_str()))
+            .collect();
+        if best.is_none_or(|(n, _)| found.len() > n) {
+            best = Some((found.len(), sentence));
+        }
+    }
+    best.map_or_else(String::new, |(_, s)| trim_title(s))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -866,6 +996,38 @@ impl SearchIndex {
         })
     }
 
+    /// Weights of the words of `docs` for clustering, with document frequencies over the
+    /// whole index. Words far more frequent in the `baseline` than in the whole index
+    /// (≥ 5 times, in ≥ 2 baseline documents) are left out: with a territory's own history as
+    /// the baseline these are its streets and villages, which say where, not what.
+    fn weights(
+        &self,
+        an: &Analyser<'_>,
+        docs: &[Analysed],
+        baseline: &[Analysed],
+    ) -> HashMap<u32, f64> {
+        let searcher = self.reader.searcher();
+        let body = self.fields.body;
+        let df_of = |t: &str| {
+            searcher
+                .doc_freq(&Term::from_field_text(body, t))
+                .unwrap_or(0)
+        };
+        let local: Vec<&Analysed> = docs.iter().collect();
+        let n = searcher.num_docs();
+        let mut weights = idf_weights(an, &local, n, &df_of);
+        if !baseline.is_empty() && n > 0 {
+            let bg_df = doc_freqs(baseline);
+            let bg_n = baseline.len() as f64;
+            weights.retain(|w, _| {
+                let in_bg = bg_df.get(w).copied().unwrap_or(0);
+                let global = df_of(an.term(*w)).max(1) as f64 / n as f64;
+                in_bg < 2 || (in_bg as f64 / bg_n) < 5.0 * global
+            });
+        }
+        weights
+    }
+
     /// Top problems of a period and territory: significant terms against the baseline and
     /// topics of near-duplicates, largest first.
     #[tracing::instrument(skip(self))]
@@ -914,17 +1076,47 @@ impl SearchIndex {
             .map(|d| an.analyse(&doc_text(d), d.published_at, false))
             .collect();
         let terms = significant(&an, &fg_an, &bg_an, o.min_docs);
-        let all: Vec<&Analysed> = fg_an.iter().chain(&bg_an).collect();
-        let idf = idf_weights(&an, &all);
+        let idf = self.weights(&an, &fg_an, &bg_an);
         let feats: Vec<Vec<u32>> = fg_an.iter().map(|d| features(d, &idf)).collect();
         let words: Vec<&[u32]> = feats.iter().map(Vec::as_slice).collect();
+        let bg_feats: Vec<Vec<u32>> = bg_an.iter().map(|d| features(d, &idf)).collect();
         let clusters = cluster(&words, &idf, o.similarity, o.exact_pairs_limit);
-        let topics: Vec<Topic> = clusters
+        let candidates = match o.order {
+            TopicOrder::Size => o.max_topics,
+            TopicOrder::Significance => o.max_topics.saturating_mul(3),
+        };
+        let (n1, n2) = (fg_an.len() as u64, bg_an.len() as u64);
+        let mut topics: Vec<Topic> = clusters
             .iter()
-            .filter(|c| c.len() as u64 >= o.min_docs.max(2))
-            .take(o.max_topics)
-            .map(|c| make_topic(c, &fg.docs, &fg_an, &words, &idf, &terms))
+            .filter(|(_, c)| c.len() as u64 >= o.min_docs.max(2))
+            .take(candidates)
+            .map(|(leader, c)| {
+                let mut topic = make_topic((*leader, c), &fg.docs, &fg_an, &words, &an, &terms);
+                // Foreground and background measured alike: documents like its central ones.
+                let probes = probes_of(c, &words, 5);
+                let like = |d: &[u32]| is_like(&probes, d, &idf, o.similarity);
+                let a = words.iter().filter(|d| like(d)).count() as u64;
+                let similar = bg_feats
+                    .iter()
+                    .map(Vec::as_slice)
+                    .filter(|d| like(d))
+                    .count() as u64;
+                topic.background_rate = similar as f64 / n2.max(1) as f64;
+                let smoothed = (similar as f64 + 0.5) / (n2 as f64 + 1.0);
+                if a as f64 / n1.max(1) as f64 > smoothed {
+                    topic.score = log_likelihood(a, n1, similar, n2);
+                }
+                topic
+            })
             .collect();
+        if o.order == TopicOrder::Significance {
+            topics.sort_by(|a, b| {
+                b.score
+                    .total_cmp(&a.score)
+                    .then_with(|| b.size.cmp(&a.size))
+            });
+        }
+        topics.truncate(o.max_topics);
         let terms = terms
             .into_iter()
             .take(o.max_terms)
@@ -1002,22 +1194,23 @@ impl SearchIndex {
 
         // Topics of today.
         let terms = significant(&an, &fg_an, &bg_an, q.min_count.max(2));
-        let all: Vec<&Analysed> = fg_an.iter().chain(&bg_an).collect();
-        let idf = idf_weights(&an, &all);
+        let idf = self.weights(&an, &fg_an, &bg_an);
         let feats: Vec<Vec<u32>> = fg_an.iter().map(|d| features(d, &idf)).collect();
         let words: Vec<&[u32]> = feats.iter().map(Vec::as_slice).collect();
+        let bg_feats: Vec<Vec<u32>> = bg_an.iter().map(|d| features(d, &idf)).collect();
         let clusters = cluster(&words, &idf, o.similarity, o.exact_pairs_limit);
-        for c in clusters.iter().take_while(|c| c.len() as u64 >= 2) {
-            let today = c.len() as f64 * fg_scale;
+        // The 50 largest clusters; today and the trailing days measured alike: documents
+        // like the cluster's central ones.
+        for (leader, c) in clusters.iter().take_while(|(_, c)| c.len() >= 2).take(50) {
+            let probes = probes_of(c, &words, 10);
+            let like = |d: &[u32]| is_like(&probes, d, &idf, o.similarity);
+            let today = words.iter().filter(|d| like(d)).count() as f64 * fg_scale;
             if today < q.min_count as f64 {
                 continue;
             }
-            let probes: Vec<&[u32]> = c.iter().take(10).map(|&i| words[i]).collect();
             let mut daily = vec![0.0; days as usize];
-            for d in &bg_an {
-                if probes
-                    .iter()
-                    .any(|p| similarity(p, &d.words, &idf) >= o.similarity)
+            for (d, f) in bg_an.iter().zip(&bg_feats) {
+                if like(f)
                     && let Some(k) = day_of(d.published_at)
                 {
                     daily[k] += scale;
@@ -1025,7 +1218,7 @@ impl SearchIndex {
             }
             let (mean, sd, ratio, z) = stats(&daily, today);
             if spiking(today, ratio, z) {
-                let topic = make_topic(c, &fg.docs, &fg_an, &words, &idf, &terms);
+                let topic = make_topic((*leader, c), &fg.docs, &fg_an, &words, &an, &terms);
                 spikes.push(Spike {
                     kind: SpikeKind::Topic,
                     label: topic.title.clone(),
@@ -1105,45 +1298,53 @@ fn doc_text(d: &SearchDoc) -> String {
 }
 
 fn make_topic(
-    members: &[usize],
+    (leader, members): (usize, &[usize]),
     docs: &[SearchDoc],
     analysed: &[Analysed],
     words: &[&[u32]],
-    idf: &HashMap<u32, f64>,
+    an: &Analyser<'_>,
     significant: &[(u32, SignificantTerm)],
 ) -> Topic {
-    let centre = medoid(members, words, idf);
-    let rep = &docs[centre];
+    let rep = &docs[leader];
     let n = members.len() as f64;
     let (territory, in_territory) =
         most_common(members.iter().map(|&i| docs[i].territory.as_deref()));
     let (category, _) = most_common(members.iter().map(|&i| docs[i].category.as_deref()));
     let (subcategory, _) = most_common(members.iter().map(|&i| docs[i].subcategory.as_deref()));
-    // Significant terms that at least half of the members have.
+    let shared_by_half = |id: &u32, phrases: bool| {
+        let with = members
+            .iter()
+            .filter(|&&i| {
+                let a = &analysed[i];
+                a.words.binary_search(id).is_ok()
+                    || (phrases && a.phrases.binary_search(id).is_ok())
+            })
+            .count();
+        with as f64 >= n / 2.0
+    };
     let terms: Vec<String> = significant
         .iter()
-        .filter(|(id, _)| {
-            let with = members
-                .iter()
-                .filter(|&&i| {
-                    let a = &analysed[i];
-                    a.words.binary_search(id).is_ok() || a.phrases.binary_search(id).is_ok()
-                })
-                .count();
-            with as f64 >= n / 2.0
-        })
+        .filter(|(id, _)| shared_by_half(id, true))
         .take(5)
         .map(|(_, t)| t.display.clone())
+        .collect();
+    // The leader's weighty words that at least half of the members share.
+    let stems: HashSet<&str> = words[leader]
+        .iter()
+        .filter(|w| shared_by_half(w, false))
+        .map(|w| an.term(*w))
         .collect();
     let mut sorted: Vec<usize> = members.to_vec();
     sorted.sort_by_key(|&i| (docs[i].published_at, docs[i].key()));
     Topic {
-        title: first_sentence(&rep.text),
+        title: topic_title(&rep.text, &stems, an.analyzers),
         representative: rep.key(),
         size: members.len() as u64,
         terms,
         territory,
         territory_share: in_territory as f64 / n.max(1.0),
+        background_rate: 0.0,
+        score: 0.0,
         category,
         subcategory,
         first_seen: sorted.first().map_or(0, |&i| docs[i].published_at),
@@ -1177,6 +1378,14 @@ mod tests {
             first_sentence("Ул. Ленина, д. 5. Яма на дороге уже месяц. Примите меры."),
             "Ул. Ленина, д. 5. Яма на дороге уже месяц."
         );
+        assert_eq!(
+            first_sentence("В Северске, ул. Кедровая, д. 28. Снег сгребли на тротуар."),
+            "В Северске, ул. Кедровая, д. 28."
+        );
+        assert_eq!(
+            sentences("Привет. Нет горячей воды уже две недели! Когда дадут?"),
+            vec!["Привет. Нет горячей воды уже две недели!", "Когда дадут?"]
+        );
         let long = "слово ".repeat(60);
         let t = first_sentence(&long);
         assert!(t.ends_with('…') && t.chars().count() <= 121, "{t}");
@@ -1198,15 +1407,17 @@ mod tests {
         let mut an = Analyser::new(otklik_text::Analyzers::embedded());
         let analysed: Vec<Analysed> = docs.iter().map(|d| an.analyse(&d.text, 0, false)).collect();
         let refs: Vec<&Analysed> = analysed.iter().collect();
-        let idf = idf_weights(&an, &refs);
+        let df = local_df(&an, &refs);
+        let df_of = |t: &str| df.get(t).copied().unwrap_or(0);
+        let idf = idf_weights(&an, &refs, refs.len() as u64, &df_of);
         let feats: Vec<Vec<u32>> = analysed.iter().map(|d| features(d, &idf)).collect();
         let words: Vec<&[u32]> = feats.iter().map(Vec::as_slice).collect();
-        let exact = cluster(&words, &idf, 0.4, usize::MAX);
-        let banded = cluster(&words, &idf, 0.4, 0);
-        let pairs =
-            |c: &[Vec<usize>]| -> usize { c.iter().map(|m| m.len() * (m.len() - 1) / 2).sum() };
-        let (pe, pb) = (pairs(&exact), pairs(&banded));
-        assert!(pe > 100, "{pe} joined pairs");
-        assert!(pb as f64 >= 0.8 * pe as f64, "banding {pb} vs exact {pe}");
+        let edges =
+            |a: &[Vec<(usize, f64)>]| -> usize { a.iter().map(Vec::len).sum::<usize>() / 2 };
+        let pe = edges(&similar_pairs(&words, &idf, 0.4, usize::MAX));
+        let pb = edges(&similar_pairs(&words, &idf, 0.4, 0));
+        assert!(pe > 100, "{pe} similar pairs");
+        assert!(pb <= pe);
+        assert!(pb as f64 >= 0.8 * pe as f64, "banding found {pb} of {pe}");
     }
 }

@@ -105,11 +105,11 @@ pub use notify::{
 };
 pub use outbox::{OutboundReply, ReplyId};
 pub use polls::NewPoll;
+pub use posts::{Classification, NewPost, PostDetails, PostFilter, PostVersion, StorePostsOutcome};
 pub use workflow::{
     BatchItem, DuplicateCandidate, Escalation, EscalationKind, Keyed, MAX_BATCH, MAX_CANDIDATES,
     NewRecord, StepApplied, StepWrite, StoredRequest,
 };
-pub use posts::{Classification, NewPost, PostDetails, PostFilter, PostVersion, StorePostsOutcome};
 
 /// The database behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

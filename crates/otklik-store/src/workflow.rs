@@ -9,8 +9,8 @@
 //! [`Keyed::KeyReused`] — nothing is written in either case.
 
 use otklik_domain::{
-    Channel, EntityKind, MessageId, MessageRecord, MessageStatus, NewMessage, OrganisationId,
-    PostId, TerritoryId, Timestamp, Transition, UserId,
+    Channel, EntityKind, MessageId, MessageRecord, MessageStatus, NewAuditEvent, NewMessage,
+    OrganisationId, PostId, TerritoryId, Timestamp, Transition, UserId,
 };
 use serde_json::json;
 use sqlx::{AnyConnection, AssertSqlSafe};
@@ -18,7 +18,7 @@ use sqlx::{AnyConnection, AssertSqlSafe};
 use crate::audit;
 use crate::notify::{NewEmail, RatingLinkUse, consume_rating_link_in, enqueue_email_in};
 use crate::rows::{self, RECORD_COLS};
-use crate::{Result, Store, StoreError};
+use crate::{Backend, Result, Store, StoreError};
 
 /// The outcome of an idempotent call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -425,17 +425,42 @@ impl Store {
                 duplicate_group = pick(&candidates);
             }
         }
-        let id = insert_message_row(&mut tx, new, key, payload_hash, duplicate_group, now).await?;
-        insert_bands(&mut tx, &band_rows(id, new), now).await?;
         let event = audit::event(
             actor,
             EntityKind::Message,
-            id,
+            0,
             "created",
             created_detail(new, key, duplicate_group, detail),
             now,
         );
-        audit::insert(&mut tx, &event).await?;
+        let id = match self.backend {
+            Backend::Sqlite => {
+                insert_message_sqlite(
+                    &mut tx,
+                    new,
+                    key,
+                    payload_hash,
+                    duplicate_group,
+                    &event,
+                    now,
+                )
+                .await?
+            }
+            Backend::Postgres => {
+                let id = insert_message_row(&mut tx, new, key, payload_hash, duplicate_group, now)
+                    .await?;
+                insert_bands(&mut tx, self.backend, &band_rows(id, new)).await?;
+                audit::insert(
+                    &mut tx,
+                    &NewAuditEvent {
+                        entity_id: id,
+                        ..event
+                    },
+                )
+                .await?;
+                id
+            }
+        };
         tx.commit().await?;
         Ok(record_of(new, id, duplicate_group, now))
     }
@@ -532,49 +557,34 @@ impl Store {
         }
         // Duplicate candidates of every new item at once, by (territory, band).
         let mut stored: Vec<(i64, i64, DuplicateCandidate)> = Vec::new();
-        let wanted: Vec<i64> = {
-            let mut b: Vec<i64> = items
-                .iter()
-                .filter(|i| !seen.contains_key(i.key) && i.new.message.territory.is_some())
-                .flat_map(|i| i.new.bands.iter().copied())
-                .collect();
-            b.sort_unstable();
-            b.dedup();
-            b
-        };
-        let territories: Vec<i64> = {
-            let mut t: Vec<i64> = items
+        // The (territory, band) pairs of the new items, looked up together: one JSON parameter,
+        // one index seek per pair.
+        let wanted: Vec<(i64, i64)> = {
+            let mut w: Vec<(i64, i64)> = items
                 .iter()
                 .filter(|i| !seen.contains_key(i.key))
-                .filter_map(|i| i.new.message.territory.map(TerritoryId::get))
+                .filter_map(|i| i.new.message.territory.map(|t| (t.get(), &i.new.bands)))
+                .flat_map(|(t, bands)| bands.iter().map(move |b| (t, *b)))
                 .collect();
-            t.sort_unstable();
-            t.dedup();
-            t
+            w.sort_unstable();
+            w.dedup();
+            w
         };
         if let (Some(since), false) = (duplicates_since, wanted.is_empty()) {
-            // Both lists bound the lookup index (territory_id, band, created_at).
-            let t_marks: Vec<String> = (0..territories.len())
-                .map(|i| format!("${}", i + 2))
-                .collect();
-            let b_marks: Vec<String> = (0..wanted.len())
-                .map(|i| format!("${}", i + 2 + territories.len()))
-                .collect();
             let sql = format!(
                 "SELECT b.territory_id, b.band, m.id, m.duplicate_group, m.status, \
-                 m.text_signature FROM message_bands b JOIN messages m ON m.id = b.message_id \
-                 WHERE b.territory_id IN ({}) AND b.band IN ({}) AND b.created_at >= $1 \
-                 AND m.text_signature IS NOT NULL",
-                t_marks.join(", "),
-                b_marks.join(", ")
+                 m.text_signature FROM {} AS j \
+                 JOIN message_bands b ON b.territory_id = CAST(j.value ->> 0 AS BIGINT) \
+                 AND b.band = CAST(j.value ->> 1 AS BIGINT) \
+                 JOIN messages m ON m.id = b.message_id \
+                 WHERE m.created_at >= $1 AND m.text_signature IS NOT NULL",
+                json_rows(self.backend, 2)
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(since.millis());
-            for t in &territories {
-                q = q.bind(*t);
-            }
-            for b in &wanted {
-                q = q.bind(*b);
-            }
+            let json = serde_json::to_string(&wanted)
+                .map_err(|e| StoreError::Invalid(format!("cannot encode band keys: {e}")))?;
+            let q = sqlx::query(AssertSqlSafe(sql))
+                .bind(since.millis())
+                .bind(json);
             for r in q.fetch_all(&mut *tx).await? {
                 stored.push((
                     rows::int(&r, "territory_id")?,
@@ -663,7 +673,7 @@ impl Store {
             }
             out.push(Keyed::Done(record_of(new, id, group, now)));
         }
-        insert_bands(&mut tx, &bands, now).await?;
+        insert_bands(&mut tx, self.backend, &bands).await?;
         audit::insert_many(&mut tx, &events).await?;
         tx.commit().await?;
         Ok(out)
@@ -1001,6 +1011,57 @@ pub struct BatchItem<'a> {
     pub detail: serde_json::Value,
 }
 
+/// The message row of an intake; `$1`…`$27`, see [`bind_message`].
+const MESSAGE_INSERT: &str = "INSERT INTO messages (status, version, channel, subcategory, \
+     territory_id, executor_id, submitted_via_id, author_id, author_handle, source_post_id, \
+     text, address, confidence_pm, rating, created_at, deadline_at, updated_at, \
+     idempotency_key, payload_hash, citizen_contact, attachments, external_system, \
+     external_id, source_url, fast_track, moderation_note, first_reply_due_at, \
+     duplicate_group, text_signature, deadline_clock) \
+     VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14, $13, \
+     $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) RETURNING id";
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Binds `$1`…`$27` of [`MESSAGE_INSERT`].
+fn bind_message<'q>(
+    q: AnyQuery<'q>,
+    new: &'q NewRecord,
+    key: &'q str,
+    payload_hash: &'q str,
+    duplicate_group: Option<MessageId>,
+    now: Timestamp,
+) -> AnyQuery<'q> {
+    let m = &new.message;
+    q.bind(MessageStatus::Moderation.code())
+        .bind(m.channel.code())
+        .bind(m.subcategory.0.as_str())
+        .bind(m.territory.map(TerritoryId::get))
+        .bind(m.executor.map(OrganisationId::get))
+        .bind(m.submitted_via.map(OrganisationId::get))
+        .bind(m.author.map(UserId::get))
+        .bind(m.author_handle.as_deref())
+        .bind(m.source_post.map(PostId::get))
+        .bind(m.text.as_str())
+        .bind(m.address.as_deref())
+        .bind(m.confidence_pm)
+        .bind(now.millis())
+        .bind(m.deadline_at.millis())
+        .bind(key)
+        .bind(payload_hash)
+        .bind(new.citizen_contact.as_deref())
+        .bind(rows::json_list(new.attachments.iter().map(String::as_str)))
+        .bind(new.external_system.as_deref())
+        .bind(new.external_id.as_deref())
+        .bind(new.source_url.as_deref())
+        .bind(rows::flag(new.fast_track))
+        .bind(new.moderation_note.as_deref())
+        .bind(new.first_reply_due_at.map(Timestamp::millis))
+        .bind(duplicate_group.map(MessageId::get))
+        .bind(new.text_signature.as_deref())
+        .bind(new.deadline_clock.as_deref())
+}
+
 async fn insert_message_row(
     conn: &mut AnyConnection,
     new: &NewRecord,
@@ -1009,48 +1070,70 @@ async fn insert_message_row(
     duplicate_group: Option<MessageId>,
     now: Timestamp,
 ) -> Result<i64> {
-    let m = &new.message;
-    let attachments = rows::json_list(new.attachments.iter().map(String::as_str));
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO messages (status, version, channel, subcategory, territory_id, \
-         executor_id, submitted_via_id, author_id, author_handle, source_post_id, text, \
-         address, confidence_pm, rating, created_at, deadline_at, updated_at, \
-         idempotency_key, payload_hash, citizen_contact, attachments, external_system, \
-         external_id, source_url, fast_track, moderation_note, first_reply_due_at, \
-         duplicate_group, text_signature, deadline_clock) \
-         VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14, $13, \
-         $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) RETURNING id",
+    let q = bind_message(
+        sqlx::query(MESSAGE_INSERT),
+        new,
+        key,
+        payload_hash,
+        duplicate_group,
+        now,
+    );
+    let row = q.fetch_one(&mut *conn).await?;
+    rows::int(&row, "id")
+}
+
+/// SQLite: the message row, its bands and its `created` audit event in one round trip to the
+/// connection's worker thread (three statements in one query string sharing the parameters;
+/// the bands and the event take the message id from `last_insert_rowid()` — inserts into the
+/// `WITHOUT ROWID` band table do not change it).
+async fn insert_message_sqlite(
+    conn: &mut AnyConnection,
+    new: &NewRecord,
+    key: &str,
+    payload_hash: &str,
+    duplicate_group: Option<MessageId>,
+    event: &NewAuditEvent,
+    now: Timestamp,
+) -> Result<i64> {
+    let bands: Vec<(i64, i64)> = match new.message.territory {
+        Some(t) => {
+            let mut b = new.bands.clone();
+            b.sort_unstable();
+            b.dedup();
+            b.into_iter().map(|b| (t.get(), b)).collect()
+        }
+        None => Vec::new(),
+    };
+    let bands = serde_json::to_string(&bands)
+        .map_err(|e| StoreError::Invalid(format!("cannot encode band rows: {e}")))?;
+    let sql = format!(
+        "{MESSAGE_INSERT}; \
+         INSERT INTO message_bands (message_id, territory_id, band) \
+         SELECT last_insert_rowid(), value ->> 0, value ->> 1 FROM json_each($28); \
+         INSERT INTO audit_events (at, actor_id, entity, entity_id, action, detail) \
+         VALUES ($13, $29, $30, last_insert_rowid(), $31, $32)"
+    );
+    let q = bind_message(
+        sqlx::query(AssertSqlSafe(sql)),
+        new,
+        key,
+        payload_hash,
+        duplicate_group,
+        now,
     )
-    .bind(MessageStatus::Moderation.code())
-    .bind(m.channel.code())
-    .bind(m.subcategory.0.as_str())
-    .bind(m.territory.map(TerritoryId::get))
-    .bind(m.executor.map(OrganisationId::get))
-    .bind(m.submitted_via.map(OrganisationId::get))
-    .bind(m.author.map(UserId::get))
-    .bind(m.author_handle.as_deref())
-    .bind(m.source_post.map(PostId::get))
-    .bind(m.text.as_str())
-    .bind(m.address.as_deref())
-    .bind(m.confidence_pm)
-    .bind(now.millis())
-    .bind(m.deadline_at.millis())
-    .bind(key)
-    .bind(payload_hash)
-    .bind(new.citizen_contact.as_deref())
-    .bind(attachments.as_str())
-    .bind(new.external_system.as_deref())
-    .bind(new.external_id.as_deref())
-    .bind(new.source_url.as_deref())
-    .bind(rows::flag(new.fast_track))
-    .bind(new.moderation_note.as_deref())
-    .bind(new.first_reply_due_at.map(Timestamp::millis))
-    .bind(duplicate_group.map(MessageId::get))
-    .bind(new.text_signature.as_deref())
-    .bind(new.deadline_clock.as_deref())
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(id)
+    .bind(bands)
+    .bind(event.actor.map(UserId::get))
+    .bind(event.entity.code())
+    .bind(event.action.as_str())
+    .bind(event.detail.as_str());
+    let rows = q.fetch_all(&mut *conn).await?;
+    match rows.as_slice() {
+        [row] => rows::int(row, "id"),
+        _ => Err(StoreError::Invalid(format!(
+            "inserting a message returned {} rows instead of its id",
+            rows.len()
+        ))),
+    }
 }
 
 /// (message, territory, band) rows of a new message: none without a territory.
@@ -1067,29 +1150,38 @@ fn band_rows(id: i64, new: &NewRecord) -> Vec<(i64, i64, i64)> {
         .collect()
 }
 
+/// The rows of a JSON array parameter `$n` (each row's `value`), in either backend's SQL.
+fn json_rows(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Sqlite => format!("json_each(${n})"),
+        Backend::Postgres => format!("json_array_elements(${n}::json)"),
+    }
+}
+
+/// Writes the band rows in one statement whatever their number: the rows travel as one JSON
+/// parameter (`[[message, territory, band], …]`). One parameter per value would cost SQLite
+/// a linear parameter-name lookup per bound value (quadratic in the statement's size) and
+/// several statements for a batch.
 async fn insert_bands(
     conn: &mut AnyConnection,
+    backend: Backend,
     rows: &[(i64, i64, i64)],
-    now: Timestamp,
 ) -> Result<()> {
-    // At most 300 rows (1,200 parameters) per statement.
-    for chunk in rows.chunks(300) {
-        let mut sql = String::from(
-            "INSERT INTO message_bands (message_id, territory_id, band, created_at) VALUES ",
-        );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let p = i * 3 + 2;
-            sql.push_str(&format!("(${p}, ${}, ${}, $1)", p + 1, p + 2));
-        }
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now.millis());
-        for (id, territory, band) in chunk {
-            q = q.bind(*id).bind(*territory).bind(*band);
-        }
-        q.execute(&mut *conn).await?;
+    if rows.is_empty() {
+        return Ok(());
     }
+    let sql = format!(
+        "INSERT INTO message_bands (message_id, territory_id, band) \
+         SELECT CAST(value ->> 0 AS BIGINT), CAST(value ->> 1 AS BIGINT), \
+         CAST(value ->> 2 AS BIGINT) FROM {}",
+        json_rows(backend, 1)
+    );
+    let json = serde_json::to_string(rows)
+        .map_err(|e| StoreError::Invalid(format!("cannot encode band rows: {e}")))?;
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(json)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -1151,6 +1243,11 @@ fn record_of(new: &NewRecord, id: i64, group: Option<MessageId>, now: Timestamp)
     record
 }
 
+/// How many band hits (newest first) are looked at per intake: bounds the duplicate search to
+/// an index-only scan of the newest similar messages instead of every similar message ever
+/// stored in the territory (which made each intake O(N) and a run O(N²)).
+const BAND_HITS: usize = MAX_CANDIDATES * 8;
+
 async fn candidates_on(
     conn: &mut AnyConnection,
     territory: TerritoryId,
@@ -1163,9 +1260,10 @@ async fn candidates_on(
     let placeholders: Vec<String> = (0..bands.len()).map(|i| format!("${}", i + 3)).collect();
     let sql = format!(
         "SELECT m.id, m.duplicate_group, m.status, m.text_signature FROM messages m \
-         WHERE m.id IN (SELECT DISTINCT b.message_id FROM message_bands b \
-         WHERE b.territory_id = $1 AND b.created_at >= $2 AND b.band IN ({})) \
-         AND m.text_signature IS NOT NULL ORDER BY m.id DESC LIMIT {MAX_CANDIDATES}",
+         WHERE m.id IN (SELECT b.message_id FROM message_bands b \
+         WHERE b.territory_id = $1 AND b.band IN ({}) \
+         ORDER BY b.message_id DESC LIMIT {BAND_HITS}) \
+         AND m.created_at >= $2 AND m.text_signature IS NOT NULL ORDER BY m.id DESC LIMIT {MAX_CANDIDATES}",
         placeholders.join(", ")
     );
     let mut q = sqlx::query(AssertSqlSafe(sql))
