@@ -3,11 +3,13 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
+extern crate otklik_store;
+
 #[path = "support/fake_smtp.rs"]
 mod fake_smtp;
 
 use std::collections::HashSet;
-use std::future::Future;
 use std::time::Duration;
 
 use fake_smtp::{FakeSmtp, Mode};
@@ -16,97 +18,11 @@ use otklik_notify::{
     AnswerReady, Backoff, Mailer, MessageReceived, OutboxSender, RatingLinkError, RatingLinks,
     Secret, SmtpConfig, SmtpSecurity,
 };
-use otklik_store::{EmailStatus, NewEmail, Store, StoreOptions, sqlite_url};
-use sqlx::{AnyConnection, AssertSqlSafe, Connection};
+use otklik_store::{EmailStatus, NewEmail, Store};
 
 const NOW: Timestamp = Timestamp(1_741_964_400_000);
 
-// ---- a small two-backend harness ----
-
-macro_rules! both_backends {
-    ($($name:ident),+ $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                crate::on_sqlite(super::$name).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                crate::on_postgres(super::$name).await;
-            }
-        }
-    )+};
-}
-
-fn options() -> StoreOptions {
-    StoreOptions {
-        max_connections: 4,
-        ..StoreOptions::default()
-    }
-}
-
-async fn on_sqlite<F, Fut>(body: F)
-where
-    F: FnOnce(Store) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect_with(&sqlite_url(&dir.path().join("t.db")), options())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    let outcome = tokio::spawn(body(store.clone())).await;
-    store.close().await;
-    rethrow(outcome);
-}
-
-async fn on_postgres<F, Fut>(body: F)
-where
-    F: FnOnce(Store) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let Ok(admin_url) = std::env::var("OTKLIK_TEST_POSTGRES_URL") else {
-        assert_ne!(
-            std::env::var("OTKLIK_REQUIRE_POSTGRES").as_deref(),
-            Ok("1"),
-            "OTKLIK_REQUIRE_POSTGRES=1 but OTKLIK_TEST_POSTGRES_URL is not set"
-        );
-        eprintln!("SKIPPED postgres (OTKLIK_TEST_POSTGRES_URL is not set)");
-        return;
-    };
-    sqlx::any::install_default_drivers();
-    let db = format!("otklik_notify_{}_{}", std::process::id(), fastrand::u64(..));
-    let mut admin = AnyConnection::connect(&admin_url).await.unwrap();
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    let store = Store::connect_with(&format!("{base}/{db}"), options())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    // Run the body in its own task so that a failure still drops the database.
-    let outcome = tokio::spawn(body(store.clone())).await;
-    store.close().await;
-    sqlx::raw_sql(AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await
-    .unwrap();
-    rethrow(outcome);
-}
-
-fn rethrow(outcome: Result<(), tokio::task::JoinError>) {
-    if let Err(e) = outcome {
-        match e.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            Err(e) => panic!("test task failed: {e}"),
-        }
-    }
-}
+// The two-backend harness: `otklik_store::testing` (`both_backends!`).
 
 // ---- helpers ----
 
@@ -465,7 +381,7 @@ fn smtp_password_never_shows_in_debug() {
 
 #[tokio::test]
 async fn the_lease_covers_a_whole_batch() {
-    on_sqlite(|store| async move {
+    otklik_store::testing::on_sqlite(module_path!(), |store| async move {
         let smtp = FakeSmtp::start(Mode::Accept).await;
         let m = mailer(&smtp, Duration::from_secs(20));
         let sender = OutboxSender::new(store.clone(), m.clone(), "s").with_batch(5);
@@ -495,7 +411,7 @@ async fn the_lease_covers_a_whole_batch() {
 
 #[tokio::test]
 async fn starttls_is_required_when_configured() {
-    on_sqlite(|store| async move {
+    otklik_store::testing::on_sqlite(module_path!(), |store| async move {
         // The fake server does not offer STARTTLS: a StartTls mailer must not send in clear.
         let smtp = FakeSmtp::start(Mode::Accept).await;
         let mut config = SmtpConfig::plain("127.0.0.1", smtp.port(), "noreply@otklik.test");

@@ -80,6 +80,8 @@ mod polls;
 mod posts;
 mod rows;
 pub mod search_feed;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod workflow;
 
 use std::time::Duration;

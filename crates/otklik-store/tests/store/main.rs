@@ -8,8 +8,10 @@
 #![allow(clippy::unwrap_used)]
 
 #[macro_use]
-mod harness;
+extern crate otklik_store;
+
 mod fixtures;
+mod harness;
 
 mod attachments;
 mod communities;

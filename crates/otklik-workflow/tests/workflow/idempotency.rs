@@ -5,7 +5,7 @@ use otklik_store::Store;
 use otklik_workflow::{Action, WorkflowError};
 
 use crate::fixtures::{NOW, ROADS, world};
-use crate::harness::rows_in;
+use otklik_store::testing::rows_in;
 
 both_backends!(submissions_are_idempotent, steps_are_idempotent);
 

@@ -6,7 +6,7 @@ use otklik_store::Store;
 use otklik_workflow::{IntegrationSubmission, WorkflowError};
 
 use crate::fixtures::{NOW, ROADS, world};
-use crate::harness::rows_in;
+use otklik_store::testing::rows_in;
 
 both_backends!(
     widget_routes_by_place_of_submission,

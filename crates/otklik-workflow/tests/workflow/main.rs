@@ -7,7 +7,8 @@
 #![allow(clippy::unwrap_used)]
 
 #[macro_use]
-mod harness;
+extern crate otklik_store;
+
 mod fixtures;
 
 mod concurrency;

@@ -6,7 +6,7 @@ use otklik_store::Store;
 use otklik_workflow::{Action, WorkflowError};
 
 use crate::fixtures::{FAST, NOW, ROADS, token_of, world};
-use crate::harness::rows_in;
+use otklik_store::testing::rows_in;
 
 both_backends!(
     answer_email_and_rating_link,

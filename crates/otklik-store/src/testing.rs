@@ -1,12 +1,29 @@
-//! Runs a test body on SQLite and on PostgreSQL (the pattern of otklik-store's storage suite).
+//! Test support for crates whose tests need a real database (feature `testing`): run one
+//! async test body on a fresh, migrated SQLite file and on a fresh PostgreSQL database.
+//!
+//! ```ignore
+//! #[macro_use]
+//! extern crate otklik_store;
+//!
+//! async fn inserts_and_reads(store: otklik_store::Store) { /* … */ }
+//! both_backends!(inserts_and_reads); // → inserts_and_reads::sqlite, inserts_and_reads::postgres
+//! ```
+//!
+//! PostgreSQL comes from `OTKLIK_TEST_POSTGRES_URL` (an admin URL: a database is created per
+//! test and dropped afterwards). Without it the PostgreSQL half prints a loud `SKIPPED postgres`
+//! line and passes, unless `OTKLIK_REQUIRE_POSTGRES=1`, when it fails. `scripts/test.sh` sets
+//! both.
+
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
 
 use std::future::Future;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use otklik_store::{Store, StoreOptions, redact_url, sqlite_url};
 use sqlx::{AnyConnection, AssertSqlSafe, Connection};
+
+use crate::{Store, StoreOptions, redact_url, sqlite_url};
 
 /// Admin URL of a PostgreSQL server where tests may create and drop databases.
 pub const POSTGRES_URL_VAR: &str = "OTKLIK_TEST_POSTGRES_URL";
@@ -14,18 +31,37 @@ pub const POSTGRES_URL_VAR: &str = "OTKLIK_TEST_POSTGRES_URL";
 pub const REQUIRE_POSTGRES_VAR: &str = "OTKLIK_REQUIRE_POSTGRES";
 
 /// Generates `mod NAME { fn sqlite(); fn postgres(); }` for each async `fn NAME(Store)` in
-/// the calling module.
+/// the calling module (the caller needs tokio with the `macros` feature).
+#[macro_export]
 macro_rules! both_backends {
     ($($name:ident),+ $(,)?) => {$(
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                crate::harness::on_sqlite(module_path!(), super::$name).await;
+                $crate::testing::on_sqlite(module_path!(), super::$name).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                crate::harness::on_postgres(module_path!(), super::$name).await;
+                $crate::testing::on_postgres(module_path!(), super::$name).await;
+            }
+        }
+    )+};
+}
+
+/// [`both_backends!`] for bodies that get an empty, NOT migrated store (upgrade tests).
+#[macro_export]
+macro_rules! both_backends_unmigrated {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::testing::on_sqlite_with(module_path!(), false, super::$name).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $crate::testing::on_postgres_with(module_path!(), false, super::$name).await;
             }
         }
     )+};
@@ -178,27 +214,32 @@ pub fn with_database(url: &str, db: &str) -> String {
     out
 }
 
-#[test]
-fn database_is_swapped_in_urls() {
-    assert_eq!(
-        with_database("postgres://u:p@127.0.0.1:55432/postgres", "x"),
-        "postgres://u:p@127.0.0.1:55432/x"
-    );
-    assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
-    assert_eq!(
-        with_database("postgresql://u:a/b@h:1/db?sslmode=disable", "x"),
-        "postgresql://u:a/b@h:1/x?sslmode=disable"
-    );
-    assert_eq!(
-        with_database("postgres:///db?host=/run/postgresql", "x"),
-        "postgres:///x?host=/run/postgresql"
-    );
-}
-
 /// Rows in a table (for "nothing was written" checks).
 pub async fn rows_in(store: &Store, table: &str) -> i64 {
     sqlx::query_scalar::<_, i64>(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
         .fetch_one(store.pool())
         .await
         .unwrap_or_else(|e| panic!("count {table}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_is_swapped_in_urls() {
+        assert_eq!(
+            with_database("postgres://u:p@127.0.0.1:55432/postgres", "x"),
+            "postgres://u:p@127.0.0.1:55432/x"
+        );
+        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+        assert_eq!(
+            with_database("postgresql://u:a/b@h:1/db?sslmode=disable", "x"),
+            "postgresql://u:a/b@h:1/x?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres:///db?host=/run/postgresql", "x"),
+            "postgres:///x?host=/run/postgresql"
+        );
+    }
 }
