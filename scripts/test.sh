@@ -15,6 +15,9 @@
 #      binaries are Debian's (/usr/lib/postgresql/*/bin); if there are none and we are root,
 #      `apt-get install postgresql` installs them. The cluster listens on 127.0.0.1 only, on a
 #      free port from 55432 up, trusts loopback connections and runs without fsync.
+#
+# Browser tests drive Debian's headless chromium through chromedriver (apt packages chromium
+# and chromium-driver, installed here when missing and we are root).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -154,6 +157,29 @@ stop_private_cluster() {
     log "stopped the private PostgreSQL cluster"
     exit "$status"
 }
+
+# Headless Chromium and ChromeDriver for the browser tests: Debian's packages (nothing may
+# download a browser). Installed when missing and we are root; the browser tests are required
+# whenever the driver is present (OTKLIK_REQUIRE_BROWSER=1), skipped loudly otherwise.
+ensure_browser() {
+    if [[ ! -x /usr/bin/chromedriver || ! -x /usr/bin/chromium ]]; then
+        if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+            log "installing Debian's chromium and chromium-driver for the browser tests"
+            export DEBIAN_FRONTEND=noninteractive
+            apt-get update -q >/dev/null
+            apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null ||
+                die "apt-get install chromium chromium-driver failed"
+        else
+            log "WARNING: no /usr/bin/chromedriver and not root: browser tests will be skipped"
+            return
+        fi
+    fi
+    export OTKLIK_CHROMEDRIVER=/usr/bin/chromedriver
+    export OTKLIK_CHROMIUM=/usr/bin/chromium
+    export OTKLIK_REQUIRE_BROWSER=1
+    log "browser tests: $(/usr/bin/chromium --version 2>/dev/null || echo chromium)"
+}
+ensure_browser
 
 if [[ -n "${OTKLIK_TEST_POSTGRES_URL:-}" ]]; then
     log "using PostgreSQL from OTKLIK_TEST_POSTGRES_URL: $(printf '%s' "$OTKLIK_TEST_POSTGRES_URL" | redact)"

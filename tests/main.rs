@@ -2,6 +2,7 @@
 //! binary against real SQLite files and real HTTP on loopback. Data files sit beside the modules
 //! in `tests/data/`.
 
+mod browser;
 mod cli_classify;
 mod cli_collect;
 mod cli_import;
@@ -9,3 +10,4 @@ mod cli_kill;
 mod cli_rules;
 mod serve;
 mod support;
+mod webdriver;

@@ -5,9 +5,9 @@ use std::process::{Child, Stdio};
 
 use crate::support::otklik;
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Drop for Server {
@@ -18,7 +18,17 @@ impl Drop for Server {
 }
 
 fn start(data_dir: &std::path::Path) -> Server {
+    start_with(data_dir, &[])
+}
+
+/// `otklik serve --demo` on a free loopback port with its data in `data_dir`.
+pub(crate) fn start_demo(data_dir: &std::path::Path) -> Server {
+    start(data_dir)
+}
+
+fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> Server {
     let mut child = otklik(data_dir)
+        .args(extra)
         .args(["serve", "--listen", "127.0.0.1:0", "--demo"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -317,4 +327,76 @@ async fn serve_demo_moves_its_messages_through_the_workflow_by_role() {
         ],
         "{trail:#?}"
     );
+}
+
+/// With a relay in `[notify.smtp]`, `serve` sends the e-mails the workflow queued (the demo's
+/// answered messages carry rating links) and records them as sent; without one they wait.
+#[tokio::test]
+async fn serve_sends_queued_emails_through_the_configured_relay() {
+    use otklik_notify::testing::{FakeSmtp, Mode};
+
+    let smtp = FakeSmtp::start(Mode::Accept).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = dir.path().join("otklik.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[notify]\npublic_url = \"https://otklik.example\"\nsend_every_seconds = 1\n\
+             [notify.smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\n\
+             from = \"Отклик <noreply@otklik.example>\"\n",
+            smtp.port()
+        ),
+    )
+    .expect("config");
+    let config = config.to_string_lossy().into_owned();
+    let server = start_with(dir.path(), &["--config", &config]);
+    let mut got = Vec::new();
+    for _ in 0..100 {
+        got = smtp.messages();
+        if !got.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!got.is_empty(), "no e-mail reached the relay");
+    let answer = got
+        .iter()
+        .find(|m| text_part(&m.data).contains("https://otklik.example/rate?"))
+        .unwrap_or_else(|| panic!("no rating link in {got:#?}"));
+    assert!(answer.rcpt_to.contains('@'));
+    drop(server);
+    // The key signing the links was created once, privately.
+    assert!(dir.path().join("rating.key").exists());
+    let out = crate::support::run(
+        otklik(dir.path())
+            .args(["--config", &config])
+            .args(["mail", "status"]),
+    );
+    let text = crate::support::text(&out);
+    assert!(out.status.success(), "{text}");
+    let sent: i64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("sent"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(sent >= 1, "{text}");
+}
+
+/// The decoded text/plain part of a MIME e-mail as lettre writes it (base64).
+fn text_part(data: &str) -> String {
+    use base64::Engine as _;
+    let Some((_, rest)) = data.split_once("Content-Type: text/plain; charset=utf-8\r\n") else {
+        return String::new();
+    };
+    let body = rest.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    let body: String = body
+        .split("\r\n--")
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
 }

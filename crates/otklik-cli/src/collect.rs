@@ -109,6 +109,17 @@ pub(crate) async fn build_analyst(
     store: &Store,
     args: &PipelineArgs,
 ) -> anyhow::Result<Analyst> {
+    build_analyst_with(cfg, store, args, None).await
+}
+
+/// [`build_analyst`] handing complaints to `workflow` (the server's own, with its
+/// notifications) instead of a new one.
+pub(crate) async fn build_analyst_with(
+    cfg: &Config,
+    store: &Store,
+    args: &PipelineArgs,
+    workflow: Option<otklik_workflow::Workflow>,
+) -> anyhow::Result<Analyst> {
     let rules = load_rules(cfg, &args.routing)?;
     let mut analyzer = PostAnalyzer::from_rules(&rules).map_err(|e| anyhow::anyhow!("{e}"))?;
     let entries = otklik_pipeline::territory_entries(store).await?;
@@ -146,7 +157,10 @@ pub(crate) async fn build_analyst(
     }
     let router = build_router(store, &rules).await?;
     let territories = router.directory().territories().to_vec();
-    let workflow = build_workflow(store, &rules, router, args)?;
+    let workflow = match workflow {
+        Some(w) => w,
+        None => build_workflow(store, &rules, router, args)?,
+    };
     Ok(Analyst::new(
         workflow,
         analyzer,

@@ -115,6 +115,7 @@ async fn run_async(cfg: Config, command: Command) -> anyhow::Result<ExitCode> {
         Command::Sources { command } => crate::sources::run(&cfg, command).await,
         Command::Communities { command } => crate::communities::run(&cfg, command).await,
         Command::Replies { command } => crate::replies::run(&cfg, command).await,
+        Command::Mail { command } => crate::mail::run(&cfg, command).await,
         Command::Search(mut args) => {
             args.database_url.get_or_insert_with(|| cfg.database_url());
             args.data_dir.get_or_insert_with(|| cfg.data_dir.clone());
@@ -305,10 +306,6 @@ fn demo_collect_config(
 /// address.
 pub(crate) const DEMO_FEEDS_BASE: &str = "http://127.0.0.1:8080/demo/feeds/";
 
-/// Code of the demo region's oversight organisation (the ЦУР, home of the demo moderators and
-/// curators).
-const DEMO_OVERSIGHT: &str = "tsur";
-
 /// The monitoring pipeline inside `serve`: the scheduler over the sources that can run.
 async fn serve_pipeline(
     cfg: &Config,
@@ -316,6 +313,7 @@ async fn serve_pipeline(
     demo: Option<&Path>,
     addr: std::net::SocketAddr,
     mut pipeline: crate::collect::PipelineArgs,
+    workflow: &otklik_workflow::Workflow,
 ) -> anyhow::Result<Option<otklik_pipeline::Scheduler>> {
     let (collect_cfg, only_configured) = match demo {
         Some(d) => match demo_collect_config(d, addr)? {
@@ -349,7 +347,8 @@ async fn serve_pipeline(
         skipped = skipped.len(),
         "monitoring pipeline"
     );
-    let analyst = crate::collect::build_analyst(cfg, store, &pipeline).await?;
+    let analyst =
+        crate::collect::build_analyst_with(cfg, store, &pipeline, Some(workflow.clone())).await?;
     Ok(Some(crate::collect::build_scheduler(
         store.clone(),
         sources,
@@ -381,15 +380,19 @@ async fn serve(
         None => false,
     };
     let router = crate::collect::build_router(&store, &rules).await?;
-    if demo.is_some() && pipeline.oversight.is_empty() {
-        // The demo region's ЦУР: its moderators and curators handle every message.
-        pipeline.oversight.push(DEMO_OVERSIGHT.to_owned());
+    if pipeline.oversight.is_empty() {
+        // The region-level fallback body (the ЦУР): its moderators and curators handle every
+        // message of the region.
+        if let Some(org) = router.fallback_executor() {
+            tracing::info!(code = %org.code, "oversight organisation: the routing fallback");
+            pipeline.oversight.push(org.code.clone());
+        }
     }
+    let workflow = crate::collect::build_workflow(&store, &rules, router.clone(), &pipeline)?
+        .with_notifications(crate::mail::notifications(&cfg, &store).await?);
     if let (true, Some(d)) = (fresh_demo, &demo) {
         let path = d.join("messages.csv");
         if path.exists() {
-            let workflow =
-                crate::collect::build_workflow(&store, &rules, router.clone(), &pipeline)?;
             let n = crate::demo::load_messages(&workflow, &router, &path, now()).await?;
             tracing::info!(
                 messages = n,
@@ -429,10 +432,11 @@ async fn serve(
     let scheduler = if no_collect {
         None
     } else {
-        serve_pipeline(&cfg, &store, demo.as_deref(), addr, pipeline).await?
+        serve_pipeline(&cfg, &store, demo.as_deref(), addr, pipeline, &workflow).await?
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let pipeline_task = scheduler.map(|s| tokio::spawn(s.run(stop_rx.clone())));
+    let background = crate::mail::spawn_background(&cfg, &store, &workflow, &stop_rx)?;
     println!("Otklik is running at http://{addr}/ (Ctrl+C to stop)");
     let signal = async move {
         shutdown_signal().await;
@@ -445,6 +449,9 @@ async fn serve(
             Ok(joined) => joined.context("pipeline task")??,
             Err(_) => tracing::warn!("the monitoring pipeline did not stop within 30 s"),
         }
+    }
+    for task in background {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
     }
     served?;
     Ok(ExitCode::SUCCESS)

@@ -85,6 +85,86 @@ impl Default for LogConfig {
     }
 }
 
+/// How the SMTP connection is protected (`security` in `[notify.smtp]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// No TLS: only for a relay on loopback or a trusted network.
+    Plain,
+    /// STARTTLS (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+/// `[notify.smtp]`: the mail relay e-mails leave through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSettings {
+    /// Server host name.
+    pub host: String,
+    /// Server port.
+    pub port: u16,
+    /// Connection protection.
+    pub security: SmtpSecurity,
+    /// Login, if the relay wants one.
+    pub username: Option<String>,
+    /// Password (with `username`); never printed.
+    pub password: Option<Secret>,
+    /// Sender: `Name <address>` or a bare address.
+    pub from: String,
+    /// Timeout of one e-mail's exchange, seconds.
+    pub timeout_seconds: u64,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 587,
+            security: SmtpSecurity::Starttls,
+            username: None,
+            password: None,
+            from: "Отклик <noreply@localhost>".into(),
+            timeout_seconds: 30,
+        }
+    }
+}
+
+/// `[notify]`: e-mails to citizens and staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// The mail relay; without it e-mails wait in the outbox (nothing is lost) until one is
+    /// configured.
+    pub smtp: Option<SmtpSettings>,
+    /// Key signing the rating links (at least 32 characters); when empty, a random key is
+    /// created once in `DATA_DIR/rating.key` (mode 0600) and reused.
+    pub rating_key: Option<Secret>,
+    /// The public address of this server, for links in e-mails.
+    pub public_url: String,
+    /// How long a rating link works, days.
+    pub link_valid_days: i64,
+    /// How often the outbox is polled, seconds.
+    pub send_every_seconds: u64,
+    /// How often deadlines are checked for escalation notices, seconds (0 = never).
+    pub escalate_every_seconds: u64,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            smtp: None,
+            rating_key: None,
+            public_url: "http://127.0.0.1:8080".into(),
+            link_valid_days: 30,
+            send_every_seconds: 10,
+            escalate_every_seconds: 300,
+        }
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -101,6 +181,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// Logging.
     pub log: LogConfig,
+    /// E-mail notifications.
+    pub notify: NotifyConfig,
 }
 
 impl Default for Config {
@@ -112,6 +194,7 @@ impl Default for Config {
             region_routing: None,
             server: ServerConfig::default(),
             log: LogConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -126,6 +209,18 @@ const ENV_KEYS: &[&str] = &[
     "server.listen",
     "log.level",
     "log.format",
+    "notify.rating_key",
+    "notify.public_url",
+    "notify.link_valid_days",
+    "notify.send_every_seconds",
+    "notify.escalate_every_seconds",
+    "notify.smtp.host",
+    "notify.smtp.port",
+    "notify.smtp.security",
+    "notify.smtp.username",
+    "notify.smtp.password",
+    "notify.smtp.from",
+    "notify.smtp.timeout_seconds",
 ];
 
 impl Config {
@@ -169,6 +264,11 @@ impl Config {
             anyhow::anyhow!("invalid configuration ({origin}): {e}")
         })?;
         Ok(cfg)
+    }
+
+    /// The directory of attachments (content-addressed files).
+    pub fn attachments_dir(&self) -> PathBuf {
+        self.data_dir.join("attachments")
     }
 
     /// The database URL to connect to: `database_url`, or SQLite in the data directory.
@@ -220,6 +320,49 @@ mod tests {
         .expect("config");
         assert_eq!(c.server.listen.port(), 7000);
         assert_eq!(c.database_url(), "postgres://u:hunter2@localhost/otklik");
+    }
+
+    #[test]
+    fn notify_settings_from_file_and_env() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let f = dir.path().join("otklik.toml");
+        std::fs::write(
+            &f,
+            "[notify]\npublic_url = \"https://otklik.example\"\n[notify.smtp]\nhost = \"mail.example\"\nport = 465\nsecurity = \"tls\"\nusername = \"otklik\"\nfrom = \"Отклик <noreply@otklik.example>\"\n",
+        )
+        .expect("write");
+        let c = Config::load_from(
+            Some(&f),
+            env(&[
+                ("OTKLIK_NOTIFY__SMTP__PASSWORD", "s3cr3t-pass"),
+                ("OTKLIK_NOTIFY__RATING_KEY", "k3y-k3y-k3y"),
+            ]),
+        )
+        .expect("config");
+        let smtp = c.notify.smtp.clone().expect("smtp section");
+        assert_eq!(smtp.host, "mail.example");
+        assert_eq!(smtp.port, 465);
+        assert_eq!(smtp.security, SmtpSecurity::Tls);
+        assert_eq!(
+            smtp.password.as_ref().map(Secret::expose),
+            Some("s3cr3t-pass")
+        );
+        assert_eq!(c.notify.public_url, "https://otklik.example");
+        let dbg = format!("{c:?}");
+        assert!(
+            !dbg.contains("s3cr3t-pass") && !dbg.contains("k3y-k3y"),
+            "{dbg}"
+        );
+
+        // Without a file: no relay, e-mails wait in the outbox.
+        let c = Config::load_from(None, env(&[])).expect("config");
+        assert!(c.notify.smtp.is_none());
+
+        std::fs::write(&f, "[notify.smtp]\nsecurity = \"ssl3\"\n").expect("write");
+        let e = Config::load_from(Some(&f), env(&[]))
+            .expect_err("must fail")
+            .to_string();
+        assert!(e.contains("security") || e.contains("ssl3"), "{e}");
     }
 
     #[test]

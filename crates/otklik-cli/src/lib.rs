@@ -19,6 +19,7 @@ pub mod communities;
 pub mod config;
 mod demo;
 mod logging;
+pub mod mail;
 pub mod replies;
 pub mod search;
 pub mod sources;
@@ -160,6 +161,12 @@ pub enum Command {
         /// Replies subcommand.
         #[command(subcommand)]
         command: replies::RepliesCommand,
+    },
+    /// The e-mail outbox: counts by state, send the due e-mails now.
+    Mail {
+        /// Mail subcommand.
+        #[command(subcommand)]
+        command: mail::MailCommand,
     },
 }
 

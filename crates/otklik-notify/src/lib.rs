@@ -53,6 +53,8 @@ mod secret;
 mod sender;
 mod smtp;
 mod templates;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::{NotifyError, RatingLinkError, SendError};
 pub use rating::{RatingLinks, VerifiedRatingLink};

@@ -6,14 +6,11 @@
 #[macro_use]
 extern crate otklik_store;
 
-#[path = "support/fake_smtp.rs"]
-mod fake_smtp;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
-use fake_smtp::{FakeSmtp, Mode};
 use otklik_domain::{Channel, MessageId, NewMessage, SubcategoryId, Timestamp};
+use otklik_notify::testing::{FakeSmtp, Mode};
 use otklik_notify::{
     AnswerReady, Backoff, Mailer, MessageReceived, OutboxSender, RatingLinkError, RatingLinks,
     Secret, SmtpConfig, SmtpSecurity,

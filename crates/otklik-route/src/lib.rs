@@ -59,7 +59,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use otklik_domain::{CategoryId, CategoryTree, OrganisationId, SubcategoryId, TerritoryId};
+use otklik_domain::{
+    CategoryId, CategoryTree, OrgKind, Organisation, OrganisationId, SubcategoryId, TerritoryId,
+};
 use otklik_rules::{Level, Origin, RoutingRules, RuleTarget, RulesError};
 use thiserror::Error;
 
@@ -325,6 +327,19 @@ impl Router {
     /// The directory the router was built with.
     pub fn directory(&self) -> &Directory {
         &self.directory
+    }
+
+    /// The region-level fallback body as an oversight organisation: the configured
+    /// `defaults.fallback_executor`, else the region's «other» body (the ЦУР) when there is
+    /// one. A РОИВ chosen only as a routing fallback is not returned: it oversees nothing.
+    pub fn fallback_executor(&self) -> Option<&Organisation> {
+        match self.fallback {
+            Some(id) => self.directory.organisation(id),
+            None => self
+                .directory
+                .region_fallback(None)
+                .filter(|o| o.kind == OrgKind::Other),
+        }
     }
 
     /// Jurisdiction level of a subcategory, `None` when unknown.

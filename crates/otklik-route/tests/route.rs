@@ -587,9 +587,11 @@ fn region_fallback() {
         (CUR, RouteReason::RegionFallback)
     );
     assert!(d.reason.explain_ru().contains("регионального уровня"));
+    assert_eq!(r.fallback_executor().map(|o| o.id), Some(CUR));
     // Configured fallback wins over the ЦУР heuristic.
     let r = router("[defaults]\nfallback_executor = \"a-energo\"\n");
     assert_eq!(route(&r, "roads.potholes", None, None).executor, ENERGO);
+    assert_eq!(r.fallback_executor().map(|o| o.id), Some(ENERGO));
     // Without any «other» body: the first РОИВ of the region by code.
     let orgs: Vec<_> = organisations()
         .into_iter()
@@ -602,6 +604,8 @@ fn region_fallback() {
         (d.executor, d.reason),
         (COVID_HQ, RouteReason::RegionFallback)
     );
+    // …which routes, but oversees nothing.
+    assert!(r.fallback_executor().is_none());
 }
 
 #[test]

@@ -1,5 +1,9 @@
-//! A tiny SMTP server on loopback for tests: records accepted messages and can fail a transfer
-//! (451 after DATA), reject the recipient (550), or hang without a greeting (for timeouts).
+//! Test support (feature `testing`): a tiny SMTP server on loopback that records accepted
+//! messages and can fail a transfer (451 after DATA), reject the recipient (550), or hang
+//! without a greeting (for timeouts). Used by this crate's tests and by the server's
+//! integration tests.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
