@@ -3,12 +3,16 @@
 //! Data: `OTKLIK_BENCH_EXAMPLES` (a `text,label` CSV), by default the labelled appeals at
 //! `../shared/data/kursk-appeals/train.csv`; without it, a small built-in set is used so the
 //! benchmark still runs. Texts are cut to ~300 characters for the throughput figure, as in the
-//! target ("posts of ~300 characters"). Run: `cargo bench --bench classify`.
+//! target ("posts of ~300 characters"). `predict_300_chars` is the default model;
+//! `predict_300_chars_rules` the model with the keyword rules of `rules/keywords/` as features
+//! (what `otklik classify` and the monitoring pipeline use), so each post is also matched
+//! against the rules. Run: `cargo bench --bench classify`.
 
 use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use otklik_classify::monitor::PostAnalyzer;
 use otklik_classify::{Classifier, TrainOptions, read_csv};
 
 fn examples() -> Vec<(String, String)> {
@@ -60,6 +64,20 @@ fn bench(c: &mut Criterion) {
     let posts: Vec<String> = test.iter().map(|(t, _)| cut(t, 300)).collect();
     let clf = Classifier::train(train.iter().cloned(), TrainOptions::default())
         .expect("training succeeds");
+    let rules =
+        otklik_rules::RulesDir::load(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules"))
+            .expect("the shipped rules load");
+    let matcher = PostAnalyzer::from_rules(&rules)
+        .expect("the shipped keyword rules compile")
+        .keyword_matcher();
+    let with_rules = Classifier::train(
+        train.iter().cloned(),
+        TrainOptions {
+            rules: Some(matcher),
+            ..TrainOptions::default()
+        },
+    )
+    .expect("training with rule features succeeds");
 
     let mut g = c.benchmark_group("classify");
     g.throughput(Throughput::Elements(posts.len() as u64));
@@ -68,6 +86,13 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for p in &posts {
                 black_box(clf.predict(p).expect("predict"));
+            }
+        });
+    });
+    g.bench_function("predict_300_chars_rules", |b| {
+        b.iter(|| {
+            for p in &posts {
+                black_box(with_rules.predict(p).expect("predict"));
             }
         });
     });

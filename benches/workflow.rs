@@ -1,8 +1,9 @@
 //! Workflow benchmark (issue 5): citizens' submissions through the whole intake of
 //! `otklik-workflow` — validation, routing by the real category tree, the deadline on the
 //! working-day calendar, the duplicate search (8 MinHash bands in the store), the message, its
-//! bands and its audit event in one SQLite transaction — one after another, from 8 concurrent
-//! clients, and handed over in batches of 64 (`Workflow::submit_batch`: one transaction per
+//! bands and its audit event in one SQLite transaction — one after another, from 8 and from 64
+//! concurrent clients (`Workflow::submit` shares the transactions of concurrent callers: group
+//! commit), and handed over in batches of 64 (`Workflow::submit_batch`: one transaction per
 //! batch, each message still routed, grouped, keyed and audited). Run:
 //! `cargo bench --bench workflow`.
 //!
@@ -269,6 +270,31 @@ fn workflow(c: &mut Criterion) {
                 for c in 0..clients as u64 {
                     let bench = Arc::clone(&bench);
                     let share = iters / clients as u64 + u64::from(c < iters % clients as u64);
+                    tasks.push(tokio::spawn(async move {
+                        for _ in 0..share {
+                            bench.submit_one().await;
+                        }
+                    }));
+                }
+                for t in tasks {
+                    t.await.expect("client");
+                }
+                start.elapsed()
+            })
+        });
+    });
+    // 64 clients (web request tasks) calling `submit` at once: group commit shares their
+    // transactions.
+    group.bench_function("submit_concurrent/64-clients", |b| {
+        b.iter_custom(|iters| {
+            let bench = Arc::clone(&bench);
+            rt.block_on(async move {
+                let start = Instant::now();
+                let clients = 64u64;
+                let mut tasks = Vec::with_capacity(clients as usize);
+                for c in 0..clients {
+                    let bench = Arc::clone(&bench);
+                    let share = iters / clients + u64::from(c < iters % clients);
                     tasks.push(tokio::spawn(async move {
                         for _ in 0..share {
                             bench.submit_one().await;

@@ -7,6 +7,7 @@ mod cli_classify;
 mod cli_collect;
 mod cli_import;
 mod cli_kill;
+mod cli_report;
 mod cli_rules;
 mod serve;
 mod support;

@@ -1,5 +1,6 @@
 //! Throughput of `Classifier::predict` on posts cut to 300 characters, one thread, like the
-//! criterion bench `classify/predict_300_chars` but without building the whole workspace:
+//! criterion benches `classify/predict_300_chars` (and, with `rules`, the keyword rules as
+//! features: `classify/predict_300_chars_rules`) but without building the whole workspace:
 //! `cargo run --release -p otklik-classify --example speed -- FILE.csv [LABEL_COLUMN] [rules]`.
 
 use std::hint::black_box;

@@ -32,31 +32,27 @@ const SNIPPET_CHARS: usize = 120;
 const WRITER_MEMORY: usize = 50_000_000;
 
 /// Analyses a cleaned text once: its tokens, and the keyword rules' hits as `(id, score)`
-/// pairs (each hit gives its subcategory and its category).
-fn analyse(
+/// pairs (each hit gives its subcategory and its category), borrowed from the rules.
+fn analyse<'r>(
     analyzers: &Analyzers,
-    rules: Option<&KeywordMatcher>,
+    rules: Option<&'r KeywordMatcher>,
     text: &str,
-) -> (TokenList, Vec<(String, f32)>) {
+) -> (TokenList, Vec<(&'r str, f32)>) {
     let tokens = TokenList::analyse(analyzers, text);
-    let hits = rules.map_or_else(Vec::new, |m| rule_features(m.matches_token_list(&tokens)));
+    let hits = rules.map_or_else(Vec::new, |m| m.feature_scores(&tokens));
     (tokens, hits)
 }
 
 /// Keyword-rule hits as features: each hit gives its subcategory and its category.
-pub(crate) fn rule_features(hits: impl IntoIterator<Item = RuleHit>) -> Vec<(String, f32)> {
-    let mut out = Vec::new();
+pub(crate) fn rule_features(hits: &[RuleHit]) -> Vec<(&str, f32)> {
+    let mut out = Vec::with_capacity(hits.len() * 2);
     for h in hits {
         if !h.subcategory.is_empty() {
-            out.push((h.subcategory, h.score));
+            out.push((h.subcategory.as_str(), h.score));
         }
-        out.push((h.category, h.score));
+        out.push((h.category.as_str(), h.score));
     }
     out
-}
-
-fn as_refs(hits: &[(String, f32)]) -> Vec<(&str, f32)> {
-    hits.iter().map(|(r, s)| (r.as_str(), *s)).collect()
 }
 
 thread_local! {
@@ -584,8 +580,7 @@ impl Classifier {
                     fields.label => label,
                 ))?;
             }
-            let (tokens, hits) = analyse(&analyzers, rules, text);
-            let refs = as_refs(&hits);
+            let (tokens, refs) = analyse(&analyzers, rules, text);
             counter.add(
                 &options.features,
                 Doc {
@@ -605,8 +600,7 @@ impl Classifier {
         model.build_vocab(counter, options.min_df);
         let mut data = Csr::new();
         for (&(text, _), &y) in examples.iter().zip(&ys) {
-            let (tokens, hits) = analyse(&analyzers, rules, text);
-            let refs = as_refs(&hits);
+            let (tokens, refs) = analyse(&analyzers, rules, text);
             let x = model.vectorize(
                 Doc {
                     text,
@@ -841,7 +835,7 @@ impl Classifier {
         &self,
         text: &str,
         tokens: &TokenList,
-        hits: &[(String, f32)],
+        refs: &[(&str, f32)],
         explain: Option<usize>,
     ) -> Result<Scored> {
         let n = self.model.labels.len();
@@ -910,11 +904,10 @@ impl Classifier {
                 }
             }
         }
-        let refs = as_refs(hits);
         let doc = Doc {
             text,
             tokens,
-            rules: &refs,
+            rules: refs,
         };
         let (linear, x) = SCRATCH.with(|s| {
             let mut s = s.borrow_mut();
@@ -940,7 +933,7 @@ impl Classifier {
         &self,
         text: &str,
         tokens: &TokenList,
-        rule_hits: &[(String, f32)],
+        rule_hits: &[(&str, f32)],
     ) -> Result<Prediction> {
         let hits = if self.options.rule_features {
             rule_hits
@@ -1029,11 +1022,10 @@ impl Classifier {
             .collect();
         let confidence = labels.first().map_or(0.0, |l| l.1.clamp(0.0, 1.0));
         let mut top_features = Vec::new();
-        let refs = as_refs(&hits);
         let named = self.model.named_features(Doc {
             text: &text,
             tokens: &tokens,
-            rules: &refs,
+            rules: &hits,
         });
         for &l in order.iter().take(self.options.top_labels.max(1)) {
             let Some(label) = self.model.labels.get(l) else {
@@ -1086,11 +1078,10 @@ impl Classifier {
         self.reader.reload()?;
         self.next_id += 1;
         let (tokens, hits) = analyse(&self.analyzers, self.options.rules.as_deref(), &text);
-        let refs = as_refs(&hits);
         let doc = Doc {
             text: &text,
             tokens: &tokens,
-            rules: &refs,
+            rules: &hits,
         };
         let mut scratch = Scratch::default();
         let y = self.model.label_id(label);

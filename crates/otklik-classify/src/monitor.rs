@@ -193,8 +193,8 @@ impl PostAnalyzer {
             .as_ref()
             .and_then(|m| {
                 let features = match m.rules() {
-                    Some(r) if Arc::ptr_eq(r, &self.rules) => rule_features(hits.iter().cloned()),
-                    Some(r) => rule_features(r.matches_token_list(&tokens)),
+                    Some(r) if Arc::ptr_eq(r, &self.rules) => rule_features(&hits),
+                    Some(r) => r.feature_scores(&tokens),
                     None => Vec::new(),
                 };
                 m.predict_analysed(text, &tokens, &features).ok()

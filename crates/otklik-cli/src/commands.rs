@@ -116,6 +116,10 @@ async fn run_async(cfg: Config, command: Command) -> anyhow::Result<ExitCode> {
         Command::Communities { command } => crate::communities::run(&cfg, command).await,
         Command::Replies { command } => crate::replies::run(&cfg, command).await,
         Command::Mail { command } => crate::mail::run(&cfg, command).await,
+        Command::Users { command } => crate::users::run(&cfg, command).await,
+        Command::Tokens { command } => crate::tokens::run(&cfg, command).await,
+        Command::Report(args) => crate::report::run(&cfg, args).await,
+        Command::Searches { command } => crate::searches::run(&cfg, command).await,
         Command::Search(mut args) => {
             args.database_url.get_or_insert_with(|| cfg.database_url());
             args.data_dir.get_or_insert_with(|| cfg.data_dir.clone());
@@ -390,6 +394,14 @@ async fn serve(
     }
     let workflow = crate::collect::build_workflow(&store, &rules, router.clone(), &pipeline)?
         .with_notifications(crate::mail::notifications(&cfg, &store).await?);
+    if fresh_demo {
+        let n = crate::users::set_demo_passwords(&store).await?;
+        tracing::info!(
+            accounts = n,
+            password = crate::users::DEMO_PASSWORD,
+            "demo staff accounts can sign in at /login"
+        );
+    }
     if let (true, Some(d)) = (fresh_demo, &demo) {
         let path = d.join("messages.csv");
         if path.exists() {
@@ -421,7 +433,18 @@ async fn serve(
         tree: rules.tree().clone(),
     };
     // The state installs the metrics recorder: before the pipeline records anything.
-    let mut state = otklik_web::AppState::new(store.clone(), info)?;
+    let (reasons, _) =
+        otklik_pipeline::load_workflow_rules(rules.dir()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let auth = otklik_web::auth::AuthConfig {
+        secure_cookies: cfg.server.secure_cookies,
+        trust_forwarded_for: cfg.server.trust_forwarded_for,
+        limits: session_limits(&cfg)?,
+        ..Default::default()
+    };
+    let mut state = otklik_web::AppState::new(store.clone(), info)?
+        .with_workflow(std::sync::Arc::new(workflow.clone()))
+        .with_reject_reasons(reasons)
+        .with_auth(auth.clone());
     if let Some(d) = &demo {
         state = state.with_feeds(d.join("feeds"));
     }
@@ -436,7 +459,12 @@ async fn serve(
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let pipeline_task = scheduler.map(|s| tokio::spawn(s.run(stop_rx.clone())));
-    let background = crate::mail::spawn_background(&cfg, &store, &workflow, &stop_rx)?;
+    let mut background = crate::mail::spawn_background(&cfg, &store, &workflow, &stop_rx)?;
+    background.push(spawn_session_purge(
+        store.clone(),
+        auth.limits,
+        stop_rx.clone(),
+    ));
     println!("Otklik is running at http://{addr}/ (Ctrl+C to stop)");
     let signal = async move {
         shutdown_signal().await;
@@ -455,6 +483,41 @@ async fn serve(
     }
     served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The staff session timeouts of `[server]`.
+fn session_limits(cfg: &Config) -> anyhow::Result<otklik_store::SessionLimits> {
+    let idle = cfg.server.session_idle_minutes;
+    let absolute = cfg.server.session_absolute_hours;
+    anyhow::ensure!(
+        idle > 0 && absolute > 0 && idle <= absolute * 60,
+        "server.session_idle_minutes ({idle}) and server.session_absolute_hours ({absolute}) must be positive, idle within absolute"
+    );
+    Ok(otklik_store::SessionLimits {
+        idle_ms: idle * 60_000,
+        absolute_ms: absolute * 3_600_000,
+    })
+}
+
+/// Deletes expired sessions every ten minutes until `stop`.
+fn spawn_session_purge(
+    store: Store,
+    limits: otklik_store::SessionLimits,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match store.purge_expired_sessions(limits, now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "expired sessions purged"),
+                Err(e) => tracing::warn!(error = %e, "session purge failed"),
+            }
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => return,
+                () = tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
+            }
+        }
+    })
 }
 
 pub(crate) async fn shutdown_signal() {

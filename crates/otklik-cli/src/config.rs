@@ -56,12 +56,25 @@ pub enum LogFormat {
 pub struct ServerConfig {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// Served over HTTPS (directly or behind a TLS proxy): session cookies get `Secure` and
+    /// the `__Host-` prefix.
+    pub secure_cookies: bool,
+    /// Behind a reverse proxy: take the client address from `X-Forwarded-For` (only then).
+    pub trust_forwarded_for: bool,
+    /// A staff session ends after this many minutes without a request.
+    pub session_idle_minutes: i64,
+    /// A staff session ends this many hours after sign-in, however active.
+    pub session_absolute_hours: i64,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            secure_cookies: false,
+            trust_forwarded_for: false,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
         }
     }
 }
@@ -207,6 +220,10 @@ const ENV_KEYS: &[&str] = &[
     "rules_dir",
     "region_routing",
     "server.listen",
+    "server.secure_cookies",
+    "server.trust_forwarded_for",
+    "server.session_idle_minutes",
+    "server.session_absolute_hours",
     "log.level",
     "log.format",
     "notify.rating_key",

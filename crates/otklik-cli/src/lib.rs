@@ -21,9 +21,13 @@ mod demo;
 mod logging;
 pub mod mail;
 pub mod replies;
+pub mod report;
 pub mod search;
+pub mod searches;
 pub mod sources;
+pub mod tokens;
 pub mod topics;
+pub mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -162,11 +166,32 @@ pub enum Command {
         #[command(subcommand)]
         command: replies::RepliesCommand,
     },
+    /// API tokens for integrations and mobile apps: create (printed once), list, revoke.
+    Tokens {
+        /// Tokens subcommand.
+        #[command(subcommand)]
+        command: tokens::TokensCommand,
+    },
+    /// Staff accounts: list them, set a password (read from standard input).
+    Users {
+        /// Users subcommand.
+        #[command(subcommand)]
+        command: users::UsersCommand,
+    },
     /// The e-mail outbox: counts by state, send the due e-mails now.
     Mail {
         /// Mail subcommand.
         #[command(subcommand)]
         command: mail::MailCommand,
+    },
+    /// Reports: volumes, deadlines, late answers, satisfaction, onboarding, Госпаблики — as a
+    /// table, CSV or XLSX.
+    Report(report::ReportArgs),
+    /// Saved searches with e-mail alerts on spikes: add, list, remove, check.
+    Searches {
+        /// Saved-searches subcommand.
+        #[command(subcommand)]
+        command: searches::SearchesCommand,
     },
 }
 

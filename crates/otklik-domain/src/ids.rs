@@ -45,6 +45,10 @@ typed_id!(
     CommunityId,
     /// A poll.
     PollId,
+    /// One answer option of a poll (a choice, a ranked item, a budget project).
+    PollOptionId,
+    /// A citizen's ballot in a poll (one per identity; a re-vote replaces it in place).
+    BallotId,
     /// An audit event.
     AuditEventId,
 );

@@ -35,14 +35,14 @@ pub use category::{Category, CategoryId, CategoryTree, FastTrack, Subcategory, S
 pub use community::{OfficialCommunity, Verification};
 pub use error::DomainError;
 pub use ids::{
-    AuditEventId, CommunityId, MessageId, OrganisationId, PollId, PostId, SourceId, TerritoryId,
-    UserId,
+    AuditEventId, BallotId, CommunityId, MessageId, OrganisationId, PollId, PollOptionId, PostId,
+    SourceId, TerritoryId, UserId,
 };
 pub use message::{
     Channel, Message, MessageRecord, MessageStatus, NewMessage, Transition, check_rating,
 };
 pub use organisation::{Onboarding, OrgKind, Organisation};
-pub use poll::{Poll, PollKind, PollStatus};
+pub use poll::{Poll, PollKind, PollStatus, ResultsVisibility};
 pub use role::{Role, RoleGrant, User, role_may};
 pub use source::{CollectedPost, Network, Source};
 pub use territory::{Territory, TerritoryKind};

@@ -32,6 +32,16 @@ code_enum! {
     }
 }
 
+code_enum! {
+    /// When a poll's results may be seen.
+    ResultsVisibility, "results visibility" {
+        /// While voting goes on.
+        Live = "live", "Видны во время голосования";
+        /// Only once the poll is closed (or its end time has passed).
+        AfterClose = "after_close", "Видны после завершения";
+    }
+}
+
 /// A public vote run by a body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Poll {

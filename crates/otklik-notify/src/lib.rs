@@ -63,5 +63,5 @@ pub use sender::{Backoff, OutboxSender, SendReport};
 pub use smtp::{Mailer, SmtpConfig, SmtpSecurity};
 pub use templates::{
     AnswerReady, ClarificationRequested, DeadlineEscalation, EscalationLevel, MessageReceived,
-    Rendered, escape_html, format_local,
+    Rendered, SearchSpikeAlert, escape_html, format_local,
 };

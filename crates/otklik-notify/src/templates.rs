@@ -383,6 +383,128 @@ impl DeadlineEscalation<'_> {
     }
 }
 
+/// «Всплеск по сохранённому поиску»: today's matches of an analyst's saved search are far
+/// above their daily count over the trailing days.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchSpikeAlert<'a> {
+    /// The recipient's name, if known.
+    pub recipient_name: Option<&'a str>,
+    /// The saved search's name.
+    pub search_name: &'a str,
+    /// Its query text (empty: every document of its filters).
+    pub query: &'a str,
+    /// The day, `ДД.ММ.ГГГГ`.
+    pub day: &'a str,
+    /// Matching documents today.
+    pub today: u64,
+    /// Mean matching documents per trailing day.
+    pub mean_per_day: f64,
+    /// Trailing days compared with.
+    pub trailing_days: u32,
+    /// A few of today's matching texts (excerpts are quoted).
+    pub examples: &'a [String],
+    /// The search in the back-office, if there is a page.
+    pub search_url: Option<&'a str>,
+}
+
+impl SearchSpikeAlert<'_> {
+    /// Renders the e-mail.
+    pub fn render(&self) -> Rendered {
+        let name = one_line(self.search_name);
+        let query = one_line(self.query);
+        let day = one_line(self.day);
+        let subject = one_line(&format!(
+            "Всплеск по поиску «{name}»: {} за {day}",
+            self.today
+        ));
+        let mean = format!("{:.1}", self.mean_per_day).replace('.', ",");
+        let query_line = if query.is_empty() {
+            "все сообщения и публикации по фильтрам поиска".to_owned()
+        } else {
+            format!("«{query}»")
+        };
+        let state = format!(
+            "За {day} найдено {} сообщений и публикаций по запросу {query_line}; в среднем за предыдущие {} дн. — {mean} в день.",
+            self.today, self.trailing_days
+        );
+        let quotes: Vec<String> = self.examples.iter().map(|e| excerpt(e, 200)).collect();
+        let mut text = format!("{}\n\n{state}\n", greeting(self.recipient_name));
+        if !quotes.is_empty() {
+            text.push_str("\nНапример:\n");
+            for q in &quotes {
+                text.push_str(&format!("— «{q}»\n"));
+            }
+        }
+        text.push('\n');
+        text.push_str(&link_text(self.search_url, "Открыть поиск"));
+        text.push_str(SIGNATURE);
+        text.push('\n');
+        let mut body = format!(
+            "<p>{}</p>\n<p>{}</p>\n",
+            escape_html(&greeting(self.recipient_name)),
+            escape_html(&state)
+        );
+        if !quotes.is_empty() {
+            body.push_str("<p>Например:</p>\n<ul>\n");
+            for q in &quotes {
+                body.push_str(&format!("<li>{}</li>\n", html_paragraph(q)));
+            }
+            body.push_str("</ul>\n");
+        }
+        body.push_str(&link_html(self.search_url, "Открыть поиск"));
+        Rendered {
+            template: "search_spike",
+            subject: subject.clone(),
+            text,
+            html: html_doc(&subject, &body),
+        }
+    }
+}
+
+#[cfg(test)]
+mod search_spike_tests {
+    use super::*;
+
+    #[test]
+    fn search_spike_alert_renders_in_russian_and_escapes() {
+        let examples = vec![
+            "Прорыв трубы на ул. Ленина <b>снова</b>".to_owned(),
+            "Нет воды второй день".to_owned(),
+        ];
+        let r = SearchSpikeAlert {
+            recipient_name: Some("Аналитик"),
+            search_name: "Прорывы\nтруб",
+            query: "прорыв трубы",
+            day: "15.10.2026",
+            today: 12,
+            mean_per_day: 1.25,
+            trailing_days: 28,
+            examples: &examples,
+            search_url: Some("https://otklik.example/search?q=x"),
+        }
+        .render();
+        assert_eq!(r.template, "search_spike");
+        assert_eq!(
+            r.subject,
+            "Всплеск по поиску «Прорывы труб»: 12 за 15.10.2026"
+        );
+        assert!(r.text.starts_with("Здравствуйте, Аналитик!"), "{}", r.text);
+        assert!(r.text.contains("найдено 12"), "{}", r.text);
+        assert!(
+            r.text.contains("1,2 в день") || r.text.contains("1,3 в день"),
+            "{}",
+            r.text
+        );
+        assert!(r.text.contains("— «Нет воды второй день»"));
+        assert!(r.html.contains("&lt;b&gt;снова&lt;/b&gt;"), "{}", r.html);
+        assert!(!r.html.contains("<b>снова"));
+        assert!(
+            r.html
+                .contains("href=\"https://otklik.example/search?q=x\"")
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
 //! [`Analyst`]: unclassified posts → [`PostAnalyzer`] → classification stored; complaints go
-//! through the messages workflow ([`Workflow::intake_incident`], idempotency key `post:<id>`).
+//! through the messages workflow ([`Workflow::intake_incident_batch`]: a batch's complaints in
+//! one transaction, idempotency key `post:<id>`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -172,13 +173,33 @@ impl Analyst {
             }
             let n = batch.len();
             let analyses = self.analyse_texts(&batch, &priors).await?;
+            let mut decided = Vec::with_capacity(n);
+            let mut incidents = Vec::new();
+            let mut at = Vec::new();
+            for (post, a) in batch.iter().zip(analyses) {
+                let (done, classification, incident) = self.decide(post, a, now);
+                if let Some(incident) = incident {
+                    let key = format!("post:{}", incident.post.get());
+                    at.push(decided.len());
+                    incidents.push((incident, key));
+                }
+                decided.push((done, classification));
+            }
             let guard = match gate {
                 Some(gate) => Some(gate.lock().await),
                 None => None,
             };
+            // The batch's complaints in one workflow transaction.
+            let records = self.intake(&incidents, now).await?;
+            for (i, record) in at.into_iter().zip(records) {
+                if let Some(record) = record {
+                    let done = &mut decided[i].0;
+                    done.in_moderation = record.message.status == MessageStatus::Moderation;
+                    done.message = Some(record.message.id);
+                }
+            }
             let mut verdicts = Vec::with_capacity(n);
-            for (post, a) in batch.iter().zip(analyses) {
-                let (done, classification) = self.decide(post, a, now).await?;
+            for (done, classification) in decided {
                 verdicts.push((done.post, classification, done.message));
                 report.analysed += 1;
                 if done.is_complaint {
@@ -249,13 +270,14 @@ impl Analyst {
         .map_err(|e| PipelineError::Config(format!("analysis task failed: {e}")))?
     }
 
-    /// Turns one post's analysis into its classification and, for a complaint, its message.
-    async fn decide(
+    /// Turns one post's analysis into its classification and, for a complaint with a
+    /// subcategory, the incident for the workflow.
+    fn decide(
         &self,
         post: &PostDetails,
         a: PostAnalysis,
         now: Timestamp,
-    ) -> Result<(AnalysedPost, Classification), PipelineError> {
+    ) -> (AnalysedPost, Classification, Option<Incident>) {
         let kind: PostKind = a.kind.as_str().parse().unwrap_or(PostKind::Other);
         let territory = a
             .territory()
@@ -273,7 +295,7 @@ impl Analyst {
             a.is_complaint,
             a.confidence,
         );
-        let mut done = AnalysedPost {
+        let done = AnalysedPost {
             post: post.post.id,
             source: post.post.source,
             kind,
@@ -292,8 +314,8 @@ impl Analyst {
             territory,
             classified_at: now,
         };
-        if let (Some(sub), true) = (subcategory, a.is_complaint) {
-            let incident = Incident {
+        let incident = match (subcategory, a.is_complaint) {
+            (Some(sub), true) => Some(Incident {
                 post: post.post.id,
                 source_url: post.post.url.clone(),
                 author_handle: post.post.author.clone(),
@@ -302,54 +324,58 @@ impl Analyst {
                 address: a.territories.first().and_then(|t| t.street.clone()),
                 subcategory: sub,
                 confidence_pm,
-            };
-            if let Some(record) = self.intake(&incident, now).await? {
-                let message = &record.message;
-                done.in_moderation = message.status == MessageStatus::Moderation;
-                done.message = Some(message.id);
-            }
-        }
-        Ok((done, classification))
+            }),
+            _ => None,
+        };
+        (done, classification, incident)
     }
 
-    /// Registers a complaint through the workflow (routing, calendar deadline, duplicate
-    /// group, audit; confident ones with an executor accepted at once). `None` when the
-    /// workflow refuses the incident itself (it stays a classified post; logged).
+    /// Registers a batch's complaints through the workflow in one transaction (routing,
+    /// calendar deadline, duplicate group, audit; confident ones with an executor accepted at
+    /// once), one result per incident: `None` when the workflow refuses the incident itself
+    /// (it stays a classified post; logged).
     async fn intake(
         &self,
-        incident: &Incident,
+        incidents: &[(Incident, String)],
         now: Timestamp,
-    ) -> Result<Option<MessageRecord>, PipelineError> {
-        let post = incident.post.get();
-        let key = format!("post:{post}");
-        match self.workflow.intake_incident(incident, &key, now).await {
-            Ok(intake) => {
-                let m = &intake.record.message;
-                let moderation = m.status == MessageStatus::Moderation;
-                if !intake.replayed {
-                    telemetry::message_created(
-                        post,
-                        m.id.get(),
-                        &incident.subcategory.0,
-                        moderation,
-                    );
-                }
-                Ok(Some(intake.record))
-            }
-            // Registered before with another payload (a re-run after the classifier changed,
-            // or a message of an older version): the post's message is that one.
-            Err(WorkflowError::KeyReused { message, .. }) => {
-                Ok(Some(self.workflow.message(message).await?))
-            }
-            Err(
-                e @ (WorkflowError::Invalid(_)
-                | WorkflowError::Route(_)
-                | WorkflowError::Deadline(_)),
-            ) => {
-                tracing::warn!(post, error = %e, "complaint not registered by the workflow");
-                Ok(None)
-            }
-            Err(e) => Err(e.into()),
+    ) -> Result<Vec<Option<MessageRecord>>, PipelineError> {
+        if incidents.is_empty() {
+            return Ok(Vec::new());
         }
+        let results = self.workflow.intake_incident_batch(incidents, now).await?;
+        let mut out = Vec::with_capacity(results.len());
+        for ((incident, _), result) in incidents.iter().zip(results) {
+            let post = incident.post.get();
+            out.push(match result {
+                Ok(intake) => {
+                    let m = &intake.record.message;
+                    let moderation = m.status == MessageStatus::Moderation;
+                    if !intake.replayed {
+                        telemetry::message_created(
+                            post,
+                            m.id.get(),
+                            &incident.subcategory.0,
+                            moderation,
+                        );
+                    }
+                    Some(intake.record)
+                }
+                // Registered before with another payload (a re-run after the classifier
+                // changed, or a message of an older version): the post's message is that one.
+                Err(WorkflowError::KeyReused { message, .. }) => {
+                    Some(self.workflow.message(message).await?)
+                }
+                Err(
+                    e @ (WorkflowError::Invalid(_)
+                    | WorkflowError::Route(_)
+                    | WorkflowError::Deadline(_)),
+                ) => {
+                    tracing::warn!(post, error = %e, "complaint not registered by the workflow");
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            });
+        }
+        Ok(out)
     }
 }

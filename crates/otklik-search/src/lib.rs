@@ -25,8 +25,6 @@
 //!   period and territory against a baseline ([`SearchIndex::topics`]), near-duplicates
 //!   clustered into titled [`Topic`]s, and spikes of today against the trailing weeks
 //!   ([`SearchIndex::spikes`]).
-//! - [`reports`] (feature `store`) counts messages by category, territory, channel, period…
-//!   with their ratings (mean and distribution), as CSV.
 //!
 //! ```
 //! use otklik_search::{Facet, SearchDoc, SearchIndex, SearchQuery, DocKind};
@@ -58,8 +56,6 @@ pub mod doc;
 mod error;
 pub mod generate;
 mod index;
-#[cfg(feature = "store")]
-pub mod reports;
 mod safe_seek;
 mod schema;
 mod search;

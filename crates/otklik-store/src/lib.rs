@@ -23,7 +23,12 @@
 //!   [`Store::community_stats`]);
 //! * the reply outbox — answers posted back under the original post, leased to one worker at a
 //!   time and never sent twice once delivered ([`Store::enqueue_reply`],
-//!   [`Store::claim_due_replies`]).
+//!   [`Store::claim_due_replies`]);
+//! * polls — definitions with their options and moderation life cycle
+//!   ([`Store::create_poll_draft`], [`Store::change_poll_status`]), one ballot per voter hash
+//!   and poll, votes written in batches with idempotency keys and re-votes
+//!   ([`Store::cast_votes`]), tallies and the vote log ([`Store::poll_tally`],
+//!   [`Store::poll_vote_log`]); the rules live in `otklik-polls`.
 //!
 //! The schema lives in `migrations/sqlite` and `migrations/postgres` at the workspace root
 //! (same tables, same column names) and is embedded in the binary; [`Store::migrate`] applies
@@ -65,8 +70,10 @@
 //! # }
 //! ```
 
+mod api_tokens;
 mod attachments;
 mod audit;
+mod citizens;
 mod codes;
 mod communities;
 mod connect;
@@ -78,8 +85,12 @@ mod notify;
 mod outbox;
 mod polls;
 mod posts;
+mod queues;
+mod report_feed;
 mod rows;
+mod saved_searches;
 pub mod search_feed;
+mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod workflow;
@@ -88,10 +99,16 @@ use std::time::Duration;
 
 use sqlx::AnyPool;
 
+pub use api_tokens::{
+    API_TOKEN_BODY_CHARS, API_TOKEN_PREFIX, ApiMessageQuery, ApiScope, ApiSecret, ApiToken,
+    ApiTokenId, CreatedApiToken, MAX_API_PAGE, MAX_API_TOKEN_NAME_CHARS, NewApiToken,
+    Open311Extras, api_token_digest, is_well_formed_api_token,
+};
 pub use attachments::{
     Attachment, AttachmentError, AttachmentFiles, AttachmentId, AttachmentLimits,
     MAX_FILE_NAME_CHARS, MediaType, StoredBlob, attach_in, sanitize_file_name,
 };
+pub use citizens::{CitizenSignIn, MAX_CLAIM_CHARS, MAX_PROVIDER_CHARS, NewCitizen, OidcLogin};
 pub use codes::{CircuitState, PostKind, ReplyStatus};
 pub use communities::{
     CommunityStats, RegisteredCommunity, ResolvedCommunity, canonical_community_ref,
@@ -106,11 +123,21 @@ pub use notify::{
     consume_rating_link_in, enqueue_email_in,
 };
 pub use outbox::{OutboundReply, ReplyId};
-pub use polls::NewPoll;
+pub use polls::{
+    BallotChoice, FreeTextAnswer, MAX_VOTE_BATCH, NewPoll, NewPollOption, OptionTally, PollDetails,
+    PollDraft, PollOption, PollStatusChange, PollTally, StoredBallot, VoteLogEntry, VoteStored,
+    VoteWrite,
+};
 pub use posts::{Classification, NewPost, PostDetails, PostFilter, PostVersion, StorePostsOutcome};
+pub use queues::{MAX_QUEUE_PAGE, QueueFilter, QueuePage};
+pub use report_feed::MAX_REPORT_PAGE;
+pub use saved_searches::{MAX_SAVED_SEARCH_NAME_CHARS, NewSavedSearch, SavedSearch, SavedSearchId};
+pub use sessions::{
+    NewSession, Session, SessionKind, SessionLimits, ThrottlePolicy, session_digest,
+};
 pub use workflow::{
-    BatchItem, DuplicateCandidate, Escalation, EscalationKind, Keyed, MAX_BATCH, MAX_CANDIDATES,
-    NewRecord, StepApplied, StepWrite, StoredRequest,
+    AutoAccept, BatchItem, DuplicateCandidate, Escalation, EscalationKind, Keyed, MAX_BATCH,
+    MAX_CANDIDATES, NewRecord, StepApplied, StepWrite, StoredRequest,
 };
 
 /// The database behind a [`Store`].

@@ -15,6 +15,7 @@ use otklik_domain::{
 use serde_json::json;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
+use crate::attachments::AttachmentId;
 use crate::audit;
 use crate::notify::{NewEmail, RatingLinkUse, consume_rating_link_in, enqueue_email_in};
 use crate::rows::{self, RECORD_COLS};
@@ -323,6 +324,8 @@ impl Store {
     /// With `duplicates_since`, a message that has a territory, bands and no group yet looks
     /// for its duplicate group inside the same transaction: the candidates of
     /// [`Store::duplicate_candidates`] are handed to `pick`, whose answer becomes the group.
+    /// [`Store::submit_records`] does the same with an automatic acceptance, attachments and
+    /// e-mails written in the same transaction.
     #[tracing::instrument(skip(self, new, detail, pick), fields(channel = %new.message.channel))]
     #[allow(clippy::too_many_arguments)]
     pub async fn submit_record<F>(
@@ -339,31 +342,48 @@ impl Store {
     where
         F: FnOnce(&[DuplicateCandidate]) -> Option<MessageId> + Send,
     {
-        check_new(new, key)?;
+        let item = BatchItem {
+            new,
+            actor,
+            key,
+            payload_hash,
+            detail,
+            now,
+            duplicates_since,
+            accept: None,
+            attachments: &[],
+        };
+        let mut pick = Some(pick);
+        self.submit_one(
+            &item,
+            &mut |_, candidates| pick.take().and_then(|p| p(candidates)),
+            &mut |_| Vec::new(),
+        )
+        .await
+    }
+
+    /// One submission in its own transaction; a key (or external id) seen before shows as a
+    /// unique violation and is answered from the stored message.
+    async fn submit_one(
+        &self,
+        item: &BatchItem<'_>,
+        pick: &mut Pick<'_>,
+        after: &mut After<'_>,
+    ) -> Result<Keyed<MessageRecord>> {
+        let new = item.new;
+        check_new(new, item.key)?;
         let external = new
             .external_system
             .as_deref()
             .zip(new.external_id.as_deref());
         // New submissions are the common case: insert at once; a key (or external id) seen
         // before shows as a unique violation, answered from the stored message.
-        match self
-            .insert_record(
-                new,
-                key,
-                payload_hash,
-                actor,
-                detail,
-                duplicates_since,
-                pick,
-                now,
-            )
-            .await
-        {
+        match self.insert_one(item, pick, after).await {
             Ok(record) => Ok(Keyed::Done(record)),
-            // Lost a race with a concurrent call carrying the same key or external id.
+            // Seen before, or lost a race with a concurrent call carrying the same key.
             Err(e) if e.is_unique_violation() => {
                 let mut conn = self.pool.acquire().await?;
-                self.replay_submission(&mut conn, key, external, payload_hash)
+                self.replay_submission(&mut conn, item.key, external, item.payload_hash)
                     .await?
                     .ok_or(e)
             }
@@ -396,59 +416,42 @@ impl Store {
         Ok(Some(Keyed::Replayed(record)))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn insert_record<F>(
+    async fn insert_one(
         &self,
-        new: &NewRecord,
-        key: &str,
-        payload_hash: &str,
-        actor: Option<UserId>,
-        detail: serde_json::Value,
-        duplicates_since: Option<Timestamp>,
-        pick: F,
-        now: Timestamp,
-    ) -> Result<MessageRecord>
-    where
-        F: FnOnce(&[DuplicateCandidate]) -> Option<MessageId> + Send,
-    {
+        item: &BatchItem<'_>,
+        pick: &mut Pick<'_>,
+        after: &mut After<'_>,
+    ) -> Result<MessageRecord> {
+        let new = item.new;
         let m = &new.message;
+        let now = item.now;
         let mut tx = self.begin_write().await?;
         let mut duplicate_group = new.duplicate_group;
         if let (None, Some(since), Some(territory), false) = (
             duplicate_group,
-            duplicates_since,
+            item.duplicates_since,
             m.territory,
             new.bands.is_empty(),
         ) {
             let candidates = candidates_on(&mut tx, territory, &new.bands, since).await?;
             if !candidates.is_empty() {
-                duplicate_group = pick(&candidates);
+                duplicate_group = pick(new, &candidates);
             }
         }
         let event = audit::event(
-            actor,
+            item.actor,
             EntityKind::Message,
             0,
             "created",
-            created_detail(new, key, duplicate_group, detail),
+            created_detail(new, item.key, duplicate_group, item.detail.clone()),
             now,
         );
         let id = match self.backend {
             Backend::Sqlite => {
-                insert_message_sqlite(
-                    &mut tx,
-                    new,
-                    key,
-                    payload_hash,
-                    duplicate_group,
-                    &event,
-                    now,
-                )
-                .await?
+                insert_message_sqlite(&mut tx, item, duplicate_group, &event).await?
             }
             Backend::Postgres => {
-                let id = insert_message_row(&mut tx, new, key, payload_hash, duplicate_group, now)
-                    .await?;
+                let id = insert_message_row(&mut tx, item, duplicate_group).await?;
                 insert_bands(&mut tx, self.backend, &band_rows(id, new)).await?;
                 audit::insert(
                     &mut tx,
@@ -461,79 +464,76 @@ impl Store {
                 id
             }
         };
+        let record = record_of(item, id, duplicate_group);
+        if let Some(accept) = &item.accept {
+            audit::insert(&mut tx, &accept_event(item, accept, &record)).await?;
+            insert_requests(&mut tx, &[request_row(accept, &record, now)?]).await?;
+        }
+        link_attachments(&mut tx, item.attachments, record.message.id, now).await?;
+        for email in after(&record) {
+            enqueue_email_in(&mut tx, &email, now).await?;
+        }
         tx.commit().await?;
-        Ok(record_of(new, id, duplicate_group, now))
+        Ok(record)
     }
 
     /// [`Store::submit_record`] for many submissions in one transaction (group commit): one
-    /// statement per message, one for all the bands, one for all the audit events, one for
-    /// the keys seen before and one for the duplicate candidates of all. Each message still
-    /// gets its own idempotency check, duplicate group (`pick` sees the stored candidates and
-    /// the batch's earlier messages), bands and audit event. Results are in input order.
+    /// statement per message, one for all the bands, one per 16 audit events, one for the keys
+    /// seen before and one for the duplicate candidates of all. Each message still gets its
+    /// own idempotency check, duplicate group (`pick` sees the stored candidates and the
+    /// batch's earlier messages), bands and audit event; an item's
+    /// [`BatchItem::accept`] writes the message already accepted with both audit events and
+    /// the step's idempotency record, its [`BatchItem::attachments`] are linked to it, and the
+    /// e-mails `after` renders for the new record are queued in the e-mail outbox — all in the
+    /// same transaction. A single item takes the one-message path.
     ///
-    /// When the batch collides with a concurrent call (a unique key or external id inserted
-    /// meanwhile) it is rolled back and the items are submitted one by one.
+    /// Results are in input order, one per item: a refused item does not stop the others.
+    /// When the batch cannot be written together (two items with the same key, an integration
+    /// submission, a collision with a concurrent call, or any error of one item) it is rolled
+    /// back and the items are submitted one by one, each in its own transaction, so an error
+    /// stays with its item and the same key twice behaves as two calls in a row.
     #[tracing::instrument(skip_all, fields(items = items.len()))]
-    pub async fn submit_records<F>(
+    pub async fn submit_records<F, A>(
         &self,
         items: &[BatchItem<'_>],
-        duplicates_since: Option<Timestamp>,
         mut pick: F,
-        now: Timestamp,
-    ) -> Result<Vec<Keyed<MessageRecord>>>
+        mut after: A,
+    ) -> Vec<Result<Keyed<MessageRecord>>>
     where
         F: FnMut(&NewRecord, &[DuplicateCandidate]) -> Option<MessageId> + Send,
+        A: FnMut(&MessageRecord) -> Vec<NewEmail> + Send,
     {
-        for item in items {
-            check_new(item.new, item.key)?;
-        }
-        let mut keys: Vec<&str> = items.iter().map(|i| i.key).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let batchable = keys.len() == items.len()
-            && items.len() <= MAX_BATCH
-            && items.iter().all(|i| i.new.external_system.is_none());
-        if batchable {
-            match self
-                .insert_batch(items, duplicates_since, &mut pick, now)
-                .await
-            {
-                Ok(done) => return Ok(done),
-                Err(e) if e.is_unique_violation() => {
-                    tracing::debug!("batch collided with a concurrent submission: one by one");
+        if items.len() > 1 {
+            let mut keys: Vec<&str> = items.iter().map(|i| i.key).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let batchable = keys.len() == items.len()
+                && items.len() <= MAX_BATCH
+                && items
+                    .iter()
+                    .all(|i| i.new.external_system.is_none() && check_new(i.new, i.key).is_ok());
+            if batchable {
+                match self.insert_batch(items, &mut pick, &mut after).await {
+                    Ok(done) => return done.into_iter().map(Ok).collect(),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "batch not written together: one by one");
+                    }
                 }
-                Err(e) => return Err(e),
             }
         }
         let mut out = Vec::with_capacity(items.len());
         for item in items {
-            out.push(
-                self.submit_record(
-                    item.new,
-                    item.key,
-                    item.payload_hash,
-                    item.actor,
-                    item.detail.clone(),
-                    duplicates_since,
-                    |c| pick(item.new, c),
-                    now,
-                )
-                .await?,
-            );
+            out.push(self.submit_one(item, &mut pick, &mut after).await);
         }
-        Ok(out)
+        out
     }
 
-    async fn insert_batch<F>(
+    async fn insert_batch(
         &self,
         items: &[BatchItem<'_>],
-        duplicates_since: Option<Timestamp>,
-        pick: &mut F,
-        now: Timestamp,
-    ) -> Result<Vec<Keyed<MessageRecord>>>
-    where
-        F: FnMut(&NewRecord, &[DuplicateCandidate]) -> Option<MessageId> + Send,
-    {
+        pick: &mut Pick<'_>,
+        after: &mut After<'_>,
+    ) -> Result<Vec<Keyed<MessageRecord>>> {
         let mut tx = self.begin_write().await?;
         // Keys seen before.
         let placeholders: Vec<String> = (1..=items.len()).map(|i| format!("${i}")).collect();
@@ -555,14 +555,17 @@ impl Store {
                 ),
             );
         }
-        // Duplicate candidates of every new item at once, by (territory, band).
-        let mut stored: Vec<(i64, i64, DuplicateCandidate)> = Vec::new();
-        // The (territory, band) pairs of the new items, looked up together: one JSON parameter,
-        // one index seek per pair.
-        let wanted: Vec<(i64, i64)> = {
-            let mut w: Vec<(i64, i64)> = items
+        let seen_ref = &seen;
+        let new_items = move || {
+            items
                 .iter()
-                .filter(|i| !seen.contains_key(i.key))
+                .filter(move |i| !seen_ref.contains_key(i.key) && i.duplicates_since.is_some())
+        };
+        // Duplicate candidates of every new item at once, by (territory, band): the pairs
+        // travel as one JSON parameter, one index seek per pair.
+        let mut stored: Vec<(i64, i64, Timestamp, DuplicateCandidate)> = Vec::new();
+        let wanted: Vec<(i64, i64)> = {
+            let mut w: Vec<(i64, i64)> = new_items()
                 .filter_map(|i| i.new.message.territory.map(|t| (t.get(), &i.new.bands)))
                 .flat_map(|(t, bands)| bands.iter().map(move |b| (t, *b)))
                 .collect();
@@ -570,10 +573,11 @@ impl Store {
             w.dedup();
             w
         };
-        if let (Some(since), false) = (duplicates_since, wanted.is_empty()) {
+        let since = new_items().filter_map(|i| i.duplicates_since).min();
+        if let (Some(since), false) = (since, wanted.is_empty()) {
             let sql = format!(
                 "SELECT b.territory_id, b.band, m.id, m.duplicate_group, m.status, \
-                 m.text_signature FROM {} AS j \
+                 m.text_signature, m.created_at FROM {} AS j \
                  JOIN message_bands b ON b.territory_id = CAST(j.value ->> 0 AS BIGINT) \
                  AND b.band = CAST(j.value ->> 1 AS BIGINT) \
                  JOIN messages m ON m.id = b.message_id \
@@ -589,6 +593,7 @@ impl Store {
                 stored.push((
                     rows::int(&r, "territory_id")?,
                     rows::int(&r, "band")?,
+                    Timestamp(rows::int(&r, "created_at")?),
                     DuplicateCandidate {
                         id: MessageId(rows::int(&r, "id")?),
                         group: rows::opt_int(&r, "duplicate_group")?.map(MessageId),
@@ -601,8 +606,10 @@ impl Store {
         let mut out = Vec::with_capacity(items.len());
         let mut bands = Vec::new();
         let mut events = Vec::new();
+        let mut requests = Vec::new();
+        let mut emails: Vec<(NewEmail, Timestamp)> = Vec::new();
         // This batch's messages, as candidates for the later ones.
-        let mut fresh: Vec<(i64, &[i64], DuplicateCandidate)> = Vec::new();
+        let mut fresh: Vec<(i64, &[i64], Timestamp, DuplicateCandidate)> = Vec::new();
         for item in items {
             let new = item.new;
             if let Some((id, hash)) = seen.get(item.key) {
@@ -624,21 +631,23 @@ impl Store {
                 continue;
             }
             let mut group = new.duplicate_group;
-            if let (None, Some(_), Some(territory)) =
-                (group, duplicates_since, new.message.territory)
+            if let (None, Some(since), Some(territory)) =
+                (group, item.duplicates_since, new.message.territory)
             {
                 let t = territory.get();
                 let mut candidates: Vec<DuplicateCandidate> = stored
                     .iter()
-                    .filter(|(ct, band, _)| *ct == t && new.bands.contains(band))
-                    .map(|(_, _, c)| c.clone())
+                    .filter(|(ct, band, at, _)| {
+                        *ct == t && *at >= since && new.bands.contains(band)
+                    })
+                    .map(|(_, _, _, c)| c.clone())
                     .chain(
                         fresh
                             .iter()
-                            .filter(|(ct, b, _)| {
-                                *ct == t && b.iter().any(|x| new.bands.contains(x))
+                            .filter(|(ct, b, at, _)| {
+                                *ct == t && *at >= since && b.iter().any(|x| new.bands.contains(x))
                             })
-                            .map(|(_, _, c)| c.clone()),
+                            .map(|(_, _, _, c)| c.clone()),
                     )
                     .collect();
                 candidates.sort_by_key(|c| std::cmp::Reverse(c.id));
@@ -648,8 +657,7 @@ impl Store {
                     group = pick(new, &candidates);
                 }
             }
-            let id =
-                insert_message_row(&mut tx, new, item.key, item.payload_hash, group, now).await?;
+            let id = insert_message_row(&mut tx, item, group).await?;
             bands.extend(band_rows(id, new));
             events.push(audit::event(
                 item.actor,
@@ -657,26 +665,68 @@ impl Store {
                 id,
                 "created",
                 created_detail(new, item.key, group, item.detail.clone()),
-                now,
+                item.now,
             ));
+            let record = record_of(item, id, group);
+            if let Some(accept) = &item.accept {
+                events.push(accept_event(item, accept, &record));
+                requests.push(request_row(accept, &record, item.now)?);
+            }
+            link_attachments(&mut tx, item.attachments, record.message.id, item.now).await?;
+            emails.extend(after(&record).into_iter().map(|e| (e, item.now)));
             if let (Some(t), Some(sig)) = (new.message.territory, &new.text_signature) {
                 fresh.push((
                     t.get(),
                     &new.bands,
+                    item.now,
                     DuplicateCandidate {
                         id: MessageId(id),
                         group,
-                        status: MessageStatus::Moderation,
+                        status: record.message.status,
                         signature: sig.clone(),
                     },
                 ));
             }
-            out.push(Keyed::Done(record_of(new, id, group, now)));
+            out.push(Keyed::Done(record));
         }
         insert_bands(&mut tx, self.backend, &bands).await?;
         audit::insert_many(&mut tx, &events).await?;
+        insert_requests(&mut tx, &requests).await?;
+        for (email, at) in &emails {
+            enqueue_email_in(&mut tx, email, *at).await?;
+        }
         tx.commit().await?;
         Ok(out)
+    }
+
+    /// Which of `ids` are in the attachments store, each with the message it belongs to (if it
+    /// was attached already); unknown ids are left out.
+    #[tracing::instrument(skip(self))]
+    pub async fn attachment_owners(
+        &self,
+        ids: &[AttachmentId],
+    ) -> Result<Vec<(AttachmentId, Option<MessageId>)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id, message_id FROM attachments WHERE id IN ({}) ORDER BY id",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for id in ids {
+            q = q.bind(id.get());
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    AttachmentId(rows::int(r, "id")?),
+                    rows::opt_int(r, "message_id")?.map(MessageId),
+                ))
+            })
+            .collect()
     }
 
     /// Messages of `territory` created at or after `since` that share at least one band with
@@ -866,6 +916,31 @@ impl Store {
         rows.iter().map(rows::message_record).collect()
     }
 
+    /// Open social-network messages with a first-public-reply deadline and no reply to their
+    /// post yet (none queued or delivered in the reply outbox; a reply given up on does not
+    /// count), of one executor organisation or all, earliest first-reply deadline first.
+    #[tracing::instrument(skip(self))]
+    pub async fn open_first_replies_due(
+        &self,
+        executor: Option<OrganisationId>,
+    ) -> Result<Vec<MessageRecord>> {
+        let mut sql = format!(
+            "SELECT {RECORD_COLS} FROM messages WHERE status IN {OPEN_STATUSES} \
+             AND first_reply_due_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM outbound_replies r \
+             WHERE r.message_id = messages.id AND r.status <> 'failed')"
+        );
+        if executor.is_some() {
+            sql.push_str(" AND executor_id = $1");
+        }
+        sql.push_str(" ORDER BY first_reply_due_at, id");
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        if let Some(org) = executor {
+            q = q.bind(org.get());
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(rows::message_record).collect()
+    }
+
     /// Records an escalation notice, once per (message, kind, deadline), with its audit event
     /// (`escalation:<kind>`) and the e-mails announcing it (queued in the e-mail outbox), in
     /// one transaction. `None` (and nothing queued) when it was recorded before.
@@ -996,6 +1071,11 @@ impl Store {
 /// Most items [`Store::submit_records`] writes in one transaction.
 pub const MAX_BATCH: usize = 256;
 
+/// The new message's first decision: the `pick` of [`Store::submit_records`] as a trait object.
+type Pick<'p> = dyn FnMut(&NewRecord, &[DuplicateCandidate]) -> Option<MessageId> + Send + 'p;
+/// The e-mails announcing a new message: the `after` of [`Store::submit_records`].
+type After<'p> = dyn FnMut(&MessageRecord) -> Vec<NewEmail> + Send + 'p;
+
 /// One submission of [`Store::submit_records`].
 #[derive(Debug, Clone)]
 pub struct BatchItem<'a> {
@@ -1009,31 +1089,61 @@ pub struct BatchItem<'a> {
     pub payload_hash: &'a str,
     /// Audit detail of its `created` event.
     pub detail: serde_json::Value,
+    /// When it was submitted: its `created_at` and the time of its audit events.
+    pub now: Timestamp,
+    /// Look for its duplicate group among messages created at or after this (none: no search).
+    pub duplicates_since: Option<Timestamp>,
+    /// Accept it at once (a confident collector incident): written in status `coordination`,
+    /// version 2, with the `transition:accept` audit event after `created` and the step's
+    /// idempotency record, exactly as [`Store::apply_step`] would have written the acceptance.
+    pub accept: Option<AutoAccept>,
+    /// Uploaded attachments linked to the message in the same transaction; an id that does not
+    /// exist or already belongs to another message fails the item with
+    /// [`StoreError::Invalid`].
+    pub attachments: &'a [AttachmentId],
 }
 
-/// The message row of an intake; `$1`…`$27`, see [`bind_message`].
+/// The automatic acceptance of a new message (see [`BatchItem::accept`]).
+#[derive(Debug, Clone)]
+pub struct AutoAccept {
+    /// Idempotency key of the step.
+    pub key: String,
+    /// Audit detail (the store adds `from`, `to` and `version`).
+    pub detail: serde_json::Value,
+    /// Hash of the step's payload, which names the message: computed once its id is known.
+    pub payload_hash: fn(MessageId) -> String,
+}
+
+/// The message row of an intake; `$1`…`$28`, see [`bind_message`].
 const MESSAGE_INSERT: &str = "INSERT INTO messages (status, version, channel, subcategory, \
      territory_id, executor_id, submitted_via_id, author_id, author_handle, source_post_id, \
      text, address, confidence_pm, rating, created_at, deadline_at, updated_at, \
      idempotency_key, payload_hash, citizen_contact, attachments, external_system, \
      external_id, source_url, fast_track, moderation_note, first_reply_due_at, \
      duplicate_group, text_signature, deadline_clock) \
-     VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14, $13, \
+     VALUES ($1, $28, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14, $13, \
      $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) RETURNING id";
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
-/// Binds `$1`…`$27` of [`MESSAGE_INSERT`].
+/// Status and version a new message is written with.
+fn initial_state(item: &BatchItem<'_>) -> (MessageStatus, i64) {
+    match item.accept {
+        Some(_) => (MessageStatus::Coordination, 2),
+        None => (MessageStatus::Moderation, 1),
+    }
+}
+
+/// Binds `$1`…`$28` of [`MESSAGE_INSERT`].
 fn bind_message<'q>(
     q: AnyQuery<'q>,
-    new: &'q NewRecord,
-    key: &'q str,
-    payload_hash: &'q str,
+    item: &'q BatchItem<'q>,
     duplicate_group: Option<MessageId>,
-    now: Timestamp,
 ) -> AnyQuery<'q> {
+    let new = item.new;
     let m = &new.message;
-    q.bind(MessageStatus::Moderation.code())
+    let (status, version) = initial_state(item);
+    q.bind(status.code())
         .bind(m.channel.code())
         .bind(m.subcategory.0.as_str())
         .bind(m.territory.map(TerritoryId::get))
@@ -1045,10 +1155,10 @@ fn bind_message<'q>(
         .bind(m.text.as_str())
         .bind(m.address.as_deref())
         .bind(m.confidence_pm)
-        .bind(now.millis())
+        .bind(item.now.millis())
         .bind(m.deadline_at.millis())
-        .bind(key)
-        .bind(payload_hash)
+        .bind(item.key)
+        .bind(item.payload_hash)
         .bind(new.citizen_contact.as_deref())
         .bind(rows::json_list(new.attachments.iter().map(String::as_str)))
         .bind(new.external_system.as_deref())
@@ -1060,24 +1170,15 @@ fn bind_message<'q>(
         .bind(duplicate_group.map(MessageId::get))
         .bind(new.text_signature.as_deref())
         .bind(new.deadline_clock.as_deref())
+        .bind(version)
 }
 
 async fn insert_message_row(
     conn: &mut AnyConnection,
-    new: &NewRecord,
-    key: &str,
-    payload_hash: &str,
+    item: &BatchItem<'_>,
     duplicate_group: Option<MessageId>,
-    now: Timestamp,
 ) -> Result<i64> {
-    let q = bind_message(
-        sqlx::query(MESSAGE_INSERT),
-        new,
-        key,
-        payload_hash,
-        duplicate_group,
-        now,
-    );
+    let q = bind_message(sqlx::query(MESSAGE_INSERT), item, duplicate_group);
     let row = q.fetch_one(&mut *conn).await?;
     rows::int(&row, "id")
 }
@@ -1088,13 +1189,11 @@ async fn insert_message_row(
 /// `WITHOUT ROWID` band table do not change it).
 async fn insert_message_sqlite(
     conn: &mut AnyConnection,
-    new: &NewRecord,
-    key: &str,
-    payload_hash: &str,
+    item: &BatchItem<'_>,
     duplicate_group: Option<MessageId>,
     event: &NewAuditEvent,
-    now: Timestamp,
 ) -> Result<i64> {
+    let new = item.new;
     let bands: Vec<(i64, i64)> = match new.message.territory {
         Some(t) => {
             let mut b = new.bands.clone();
@@ -1109,23 +1208,16 @@ async fn insert_message_sqlite(
     let sql = format!(
         "{MESSAGE_INSERT}; \
          INSERT INTO message_bands (message_id, territory_id, band) \
-         SELECT last_insert_rowid(), value ->> 0, value ->> 1 FROM json_each($28); \
+         SELECT last_insert_rowid(), value ->> 0, value ->> 1 FROM json_each($29); \
          INSERT INTO audit_events (at, actor_id, entity, entity_id, action, detail) \
-         VALUES ($13, $29, $30, last_insert_rowid(), $31, $32)"
+         VALUES ($13, $30, $31, last_insert_rowid(), $32, $33)"
     );
-    let q = bind_message(
-        sqlx::query(AssertSqlSafe(sql)),
-        new,
-        key,
-        payload_hash,
-        duplicate_group,
-        now,
-    )
-    .bind(bands)
-    .bind(event.actor.map(UserId::get))
-    .bind(event.entity.code())
-    .bind(event.action.as_str())
-    .bind(event.detail.as_str());
+    let q = bind_message(sqlx::query(AssertSqlSafe(sql)), item, duplicate_group)
+        .bind(bands)
+        .bind(event.actor.map(UserId::get))
+        .bind(event.entity.code())
+        .bind(event.action.as_str())
+        .bind(event.detail.as_str());
     let rows = q.fetch_all(&mut *conn).await?;
     match rows.as_slice() {
         [row] => rows::int(row, "id"),
@@ -1134,6 +1226,121 @@ async fn insert_message_sqlite(
             rows.len()
         ))),
     }
+}
+
+/// The `transition:accept` event of an automatic acceptance, as [`Store::apply_step`] writes it.
+fn accept_event(
+    item: &BatchItem<'_>,
+    accept: &AutoAccept,
+    record: &MessageRecord,
+) -> NewAuditEvent {
+    let mut detail = json!({
+        "from": MessageStatus::Moderation.code(),
+        "to": record.message.status.code(),
+        "version": record.message.version,
+    });
+    if let (Some(map), serde_json::Value::Object(extra)) =
+        (detail.as_object_mut(), accept.detail.clone())
+    {
+        map.extend(extra);
+    }
+    audit::event(
+        None,
+        EntityKind::Message,
+        record.message.id.get(),
+        format!("transition:{}", Transition::Accept.code()),
+        detail,
+        item.now,
+    )
+}
+
+/// (key, message, operation, payload hash, result, created_at) of `workflow_requests`.
+type RequestRow = (String, i64, String, String, String, i64);
+
+fn request_row(accept: &AutoAccept, record: &MessageRecord, now: Timestamp) -> Result<RequestRow> {
+    let result = serde_json::to_string(record)
+        .map_err(|e| StoreError::Invalid(format!("cannot encode the result: {e}")))?;
+    Ok((
+        accept.key.clone(),
+        record.message.id.get(),
+        format!("transition:{}", Transition::Accept.code()),
+        (accept.payload_hash)(record.message.id),
+        result,
+        now.millis(),
+    ))
+}
+
+/// Idempotency records of steps, 16 per statement.
+async fn insert_requests(conn: &mut AnyConnection, rows: &[RequestRow]) -> Result<()> {
+    for chunk in rows.chunks(16) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = i * 6;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO workflow_requests (idempotency_key, message_id, operation, \
+             payload_hash, result, created_at) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for (key, id, op, hash, result, at) in chunk {
+            q = q
+                .bind(key.as_str())
+                .bind(*id)
+                .bind(op.as_str())
+                .bind(hash.as_str())
+                .bind(result.as_str())
+                .bind(*at);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Links uploaded attachments to a new message: every id must exist and belong to no message.
+async fn link_attachments(
+    conn: &mut AnyConnection,
+    ids: &[AttachmentId],
+    message: MessageId,
+    now: Timestamp,
+) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
+    let sql = format!(
+        "UPDATE attachments SET message_id = $1, attached_at = $2 \
+         WHERE id IN ({}) AND message_id IS NULL",
+        placeholders.join(", ")
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql))
+        .bind(message.get())
+        .bind(now.millis());
+    for id in &ids {
+        q = q.bind(id.get());
+    }
+    let done = q.execute(&mut *conn).await?;
+    if usize::try_from(done.rows_affected()).ok() != Some(ids.len()) {
+        let list: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        return Err(StoreError::Invalid(format!(
+            "attachments {} must be uploaded and not yet attached to another message",
+            list.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// (message, territory, band) rows of a new message: none without a territory.
@@ -1207,12 +1414,15 @@ fn created_detail(
     out
 }
 
-fn record_of(new: &NewRecord, id: i64, group: Option<MessageId>, now: Timestamp) -> MessageRecord {
+fn record_of(item: &BatchItem<'_>, id: i64, group: Option<MessageId>) -> MessageRecord {
+    let new = item.new;
+    let now = item.now;
     let m = &new.message;
+    let (status, version) = initial_state(item);
     let message = otklik_domain::Message {
         id: MessageId(id),
-        status: MessageStatus::Moderation,
-        version: 1,
+        status,
+        version,
         channel: m.channel,
         subcategory: m.subcategory.clone(),
         territory: m.territory,

@@ -12,8 +12,14 @@
 //! # Ok(()) }
 //! ```
 
+mod api;
+pub mod auth;
+mod backoffice;
+pub mod citizen;
 mod files;
 mod html;
+pub mod oidc;
+mod open311;
 mod pages;
 
 use std::future::Future;
@@ -34,6 +40,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub use api::openapi::document as openapi_document;
+pub use api::{API_BODY_LIMIT, route_table as api_route_table};
 pub use html::escape;
 
 /// Errors of the web crate.
@@ -71,6 +79,10 @@ struct Inner {
     metrics: PrometheusHandle,
     started: Instant,
     feeds: Option<PathBuf>,
+    workflow: Option<Arc<otklik_workflow::Workflow>>,
+    auth: auth::AuthConfig,
+    office: backoffice::OfficeConfig,
+    citizen: citizen::CitizenConfig,
 }
 
 impl AppState {
@@ -84,6 +96,10 @@ impl AppState {
                 metrics,
                 started: Instant::now(),
                 feeds: None,
+                workflow: None,
+                auth: auth::AuthConfig::default(),
+                office: backoffice::OfficeConfig::default(),
+                citizen: citizen::CitizenConfig::default(),
             }),
         })
     }
@@ -96,6 +112,18 @@ impl AppState {
         Self {
             inner: Arc::new(Inner {
                 feeds: Some(dir.into()),
+                ..inner
+            }),
+        }
+    }
+
+    /// Takes messages through `workflow` (the JSON API and Open311 answer 503 without one).
+    #[must_use]
+    pub fn with_workflow(self, workflow: Arc<otklik_workflow::Workflow>) -> Self {
+        let inner = Arc::unwrap_or_clone(self.inner);
+        Self {
+            inner: Arc::new(Inner {
+                workflow: Some(workflow),
                 ..inner
             }),
         }
@@ -170,10 +198,16 @@ pub fn router(state: AppState) -> Router {
         .route("/version", get(version))
         .route("/metrics", get(metrics_text))
         .route("/demo/feeds/{*path}", get(files::demo_feed))
+        .merge(api::router(&state))
+        .merge(auth::router())
+        .merge(backoffice::router(&state))
+        .merge(citizen::router())
+        // 1 MiB bodies everywhere but the widget's uploads (their own limit).
+        .layer(RequestBodyLimitLayer::new(1024 * 1024))
+        .merge(citizen::upload_router())
         .fallback(pages::not_found)
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(track_metrics))
-        .layer(RequestBodyLimitLayer::new(1024 * 1024))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
@@ -190,7 +224,9 @@ pub async fn serve(
 ) -> Result<(), WebError> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
-    axum::serve(listener, router(state))
+    // The peer address feeds the sign-in throttle (per client address).
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())
@@ -266,6 +302,8 @@ async fn track_metrics(req: Request, next: Next) -> Response {
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {
+    // The widget's pages are the only ones other sites may frame.
+    let framable = citizen::widget::framable(req.uri().path());
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     let pairs: [(&str, &str); 5] = [
@@ -280,6 +318,13 @@ async fn security_headers(req: Request, next: Next) -> Response {
     ];
     for (k, v) in pairs {
         h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+    }
+    if framable {
+        h.remove("x-frame-options");
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(citizen::widget::WIDGET_CSP),
+        );
     }
     res
 }

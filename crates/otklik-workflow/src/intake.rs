@@ -4,6 +4,7 @@
 use otklik_domain::{
     Channel, MessageRecord, OrganisationId, PostId, SubcategoryId, TerritoryId, UserId,
 };
+use otklik_store::AttachmentId;
 use serde::{Deserialize, Serialize};
 
 /// Longest accepted message text, in characters.
@@ -32,9 +33,10 @@ pub struct Submission {
     pub author: Option<UserId>,
     /// E-mail or phone for the answer.
     pub contact: Option<String>,
-    /// Ids of attachments already uploaded (content hashes). Seam: the attachments store
-    /// (`otklik-store`'s attachments module) checks type, size and existence on upload; the
-    /// workflow keeps the ids with the message.
+    /// Ids of attachments already uploaded to the attachments store (the decimal id
+    /// `Store::save_attachment` returned, which checked type and size): each must exist and
+    /// belong to no other message — an unknown id is [`crate::WorkflowError::Invalid`] — and
+    /// is linked to the message in its transaction; the ids are kept with the message.
     pub attachments: Vec<String>,
 }
 
@@ -124,6 +126,34 @@ pub(crate) fn check_attachments(ids: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// The attachments-store ids of a direct submission: at most [`MAX_ATTACHMENTS`], each a
+/// positive decimal id, none twice.
+pub(crate) fn attachment_ids(ids: &[String]) -> Result<Vec<AttachmentId>, String> {
+    if ids.len() > MAX_ATTACHMENTS {
+        return Err(format!(
+            "{} attachments, at most {MAX_ATTACHMENTS} are accepted",
+            ids.len()
+        ));
+    }
+    let mut out: Vec<AttachmentId> = Vec::with_capacity(ids.len());
+    for raw in ids {
+        let id = raw
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0 && raw.trim().bytes().all(|b| b.is_ascii_digit()))
+            .map(AttachmentId)
+            .ok_or_else(|| {
+                format!("bad attachment id {raw:?}: give the number the upload returned")
+            })?;
+        if out.contains(&id) {
+            return Err(format!("attachment {id} is given twice"));
+        }
+        out.push(id);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +166,30 @@ mod tests {
         assert!(check_attachments(&["sha256:ab12".into()]).is_ok());
         assert!(check_attachments(&["../etc/passwd".into()]).is_err());
         assert!(check_attachments(&vec!["a".to_owned(); MAX_ATTACHMENTS + 1]).is_err());
+    }
+
+    #[test]
+    fn attachment_ids_are_upload_ids() {
+        assert_eq!(
+            attachment_ids(&["7".into(), " 12 ".into()]),
+            Ok(vec![AttachmentId(7), AttachmentId(12)])
+        );
+        for bad in [
+            "0",
+            "-3",
+            "+4",
+            "sha256:ab12",
+            "",
+            "1e3",
+            "99999999999999999999",
+        ] {
+            assert!(attachment_ids(&[bad.into()]).is_err(), "{bad}");
+        }
+        assert!(
+            attachment_ids(&["5".into(), "5".into()])
+                .unwrap_err()
+                .contains("twice")
+        );
+        assert!(attachment_ids(&vec!["1".to_owned(); MAX_ATTACHMENTS + 1]).is_err());
     }
 }

@@ -98,6 +98,7 @@
 mod access;
 mod config;
 mod error;
+mod group;
 mod intake;
 mod notify;
 mod service;
@@ -111,4 +112,4 @@ pub use intake::{
 };
 pub use notify::Notifications;
 pub use otklik_calendar::{AtRisk, DeadlineStatus};
-pub use service::{Action, ControlItem, Outcome, Workflow};
+pub use service::{Action, ControlDeadline, ControlItem, Outcome, Workflow};

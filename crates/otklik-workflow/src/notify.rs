@@ -5,7 +5,8 @@
 
 use otklik_domain::{MessageRecord, OrganisationId, Role, Timestamp, User};
 use otklik_notify::{
-    AnswerReady, ClarificationRequested, DeadlineEscalation, EscalationLevel, RatingLinks,
+    AnswerReady, ClarificationRequested, DeadlineEscalation, EscalationLevel, MessageReceived,
+    RatingLinks,
 };
 use otklik_store::{EscalationKind, NewEmail};
 
@@ -24,6 +25,9 @@ pub struct Notifications {
     pub reply_url: Option<String>,
     /// The control page of a message for staff (the message id is appended).
     pub control_url: Option<String>,
+    /// Page where a citizen follows a message (the message id is appended), linked from «Ваше
+    /// сообщение принято».
+    pub status_url: Option<String>,
     /// Attempts before an e-mail becomes a dead letter (default 8).
     pub max_attempts: u32,
     /// Staff accounts: escalations go to the curators and heads responsible for the message
@@ -50,6 +54,7 @@ impl Notifications {
             utc_offset_minutes: 180,
             reply_url: None,
             control_url: None,
+            status_url: None,
             max_attempts: 8,
             staff,
         }
@@ -67,6 +72,29 @@ impl Notifications {
             .as_deref()
             .map(str::trim)
             .filter(|c| c.contains('@') && !c.contains(char::is_whitespace))
+    }
+
+    /// «Ваше сообщение принято», for a message just registered whose citizen left an e-mail
+    /// address.
+    pub(crate) fn received(&self, record: &MessageRecord) -> Option<NewEmail> {
+        let to = Self::citizen_email(record)?;
+        let status = Self::with_id(&self.status_url, record);
+        let email = MessageReceived {
+            citizen_name: None,
+            message: record.message.id,
+            text: &record.message.text,
+            deadline: record.message.deadline_at,
+            utc_offset_minutes: self.utc_offset_minutes,
+            status_url: status.as_deref(),
+        }
+        .render()
+        .into_new_email(
+            format!("received:{}", record.message.id),
+            Some(record.message.id),
+            to,
+            self.max_attempts,
+        );
+        Some(email)
     }
 
     /// The answer with its rating link, for a message just answered.
@@ -125,6 +153,7 @@ impl Notifications {
         &self,
         record: &MessageRecord,
         kind: EscalationKind,
+        deadline: Timestamp,
         organisation: &str,
         topic: &str,
         orgs: &OrgTree,
@@ -146,7 +175,7 @@ impl Notifications {
                         message: record.message.id,
                         organisation,
                         topic,
-                        deadline: record.message.deadline_at,
+                        deadline,
                         utc_offset_minutes: self.utc_offset_minutes,
                         level,
                         control_url: control.as_deref(),
@@ -157,7 +186,7 @@ impl Notifications {
                             "escalation:{}:{}:{}:{}",
                             record.message.id,
                             kind.code(),
-                            record.message.deadline_at.millis(),
+                            deadline.millis(),
                             u.id
                         ),
                         Some(record.message.id),

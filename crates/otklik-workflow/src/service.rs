@@ -12,8 +12,8 @@ use otklik_domain::{
 use otklik_route::{RouteError, RouteRequest, Router};
 use otklik_rules::RejectReasons;
 use otklik_store::{
-    Escalation, EscalationKind, Keyed, NewEmail, NewRecord, RatingLinkUse, ReplyId, StepApplied,
-    StepWrite, Store,
+    AttachmentId, AutoAccept, BatchItem, Escalation, EscalationKind, Keyed, NewEmail, NewRecord,
+    RatingLinkUse, ReplyId, StepApplied, StepWrite, Store, StoreError,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -23,8 +23,10 @@ use tracing::instrument;
 use crate::access::{OrgTree, may_act};
 use crate::config::WorkflowConfig;
 use crate::error::{Result, WorkflowError};
+use crate::group::{GROUP_MAX, GroupCommit};
 use crate::intake::{
-    Incident, Intake, IntegrationSubmission, Submission, check_attachments, check_text,
+    Incident, Intake, IntegrationSubmission, Submission, attachment_ids, check_attachments,
+    check_text,
 };
 use crate::notify::Notifications;
 use crate::similarity::Signature;
@@ -139,11 +141,38 @@ pub struct Outcome {
     pub replies: Vec<ReplyId>,
 }
 
+/// Which deadline a [`ControlItem`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlDeadline {
+    /// The answer's deadline (the message's `deadline_at`).
+    Answer,
+    /// The first public reply to a social-network incident, due within
+    /// [`WorkflowConfig::first_reply_working_hours`] working hours of registration; met once a
+    /// reply to the post is queued in the reply outbox (or delivered).
+    FirstReply,
+}
+
+impl ControlDeadline {
+    /// Short Russian label.
+    pub fn label_ru(self) -> &'static str {
+        match self {
+            ControlDeadline::Answer => "срок ответа",
+            ControlDeadline::FirstReply => "срок первого публичного ответа",
+        }
+    }
+}
+
 /// A message of the curator's control view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ControlItem {
     /// The message.
     pub record: MessageRecord,
+    /// Which deadline is at risk or past: a social-network incident may be listed twice, once
+    /// for its first public reply and once for its answer.
+    pub deadline: ControlDeadline,
+    /// That deadline.
+    pub deadline_at: Timestamp,
     /// [`DeadlineStatus::AtRisk`] or [`DeadlineStatus::Overdue`].
     pub status: DeadlineStatus,
     /// Working milliseconds left (negative: overdue by that much wall time).
@@ -167,6 +196,8 @@ struct Inner {
     calendar: Calendar,
     config: WorkflowConfig,
     org_names: HashMap<OrganisationId, String>,
+    /// Concurrent direct submissions share transactions.
+    group: GroupCommit,
 }
 
 fn hash_payload(value: &serde_json::Value) -> String {
@@ -212,8 +243,32 @@ struct Draft {
     needs_moderator: Option<String>,
 }
 
+/// A submission checked, routed and deadlined, with what its transaction writes besides the
+/// message.
+pub(crate) struct Ready {
+    prepared: Prepared,
+    pub(crate) key: String,
+    actor: Option<UserId>,
+    now: Timestamp,
+    attachments: Vec<AttachmentId>,
+    accept: Option<AutoAccept>,
+}
+
+/// Hash of the payload of the automatic acceptance of a new incident: what [`Workflow::act`]'s
+/// step would compute for an `accept` without an actor at version 1.
+fn auto_accept_hash(id: MessageId) -> String {
+    hash_payload(&json!({
+        "id": id.get(),
+        "version": Some(1),
+        "actor": Option::<i64>::None,
+        "action": Action::Accept,
+    }))
+}
+
 /// A checked, routed draft ready for the store.
 struct Prepared {
+    /// Nothing asked for the moderator (a confident incident, a citizen's chosen category).
+    auto: bool,
     new: NewRecord,
     payload_hash: String,
     note: String,
@@ -269,6 +324,7 @@ impl Workflow {
                 calendar,
                 config,
                 org_names,
+                group: GroupCommit::default(),
             }),
             notify: None,
         })
@@ -312,10 +368,96 @@ impl Workflow {
 
     /// Registers a citizen's message from the widget, the portal or a mobile app. It is routed
     /// (by place of submission, or by category and territory) and waits for the moderator.
+    /// Its attachment ids must name uploads of the attachments store not attached to another
+    /// message; they are linked to the message in its transaction. With
+    /// [`Workflow::with_notifications`], a citizen who left an e-mail address gets «Ваше
+    /// сообщение принято» through the e-mail outbox, queued in the same transaction.
+    ///
+    /// Concurrent calls share transactions (group commit): the submission is checked and
+    /// routed on the caller's task, then written together with those of other callers
+    /// waiting at the same time (up to 64), each with its own result; a lone caller commits at
+    /// once. A refused submission (invalid, or a reused key) fails alone.
     #[instrument(skip(self, s, key), fields(channel = %s.channel))]
     pub async fn submit(&self, s: &Submission, key: &str, now: Timestamp) -> Result<Intake> {
+        // A leader cancelled while writing our submission leaves it unanswered: submit again
+        // (the key makes that safe whether or not its transaction committed).
+        for _ in 0..3 {
+            let ready = self.direct_ready(s, key, now).await?;
+            if let Some(result) = self.group_submit(ready).await {
+                return result;
+            }
+        }
+        Err(WorkflowError::Store(StoreError::Invalid(
+            "the submission's transaction was abandoned three times".into(),
+        )))
+    }
+
+    /// Queues `ready` for the next group transaction and waits for its result, leading the
+    /// transaction itself when no one else is; `None` when the leader that took it was
+    /// cancelled.
+    async fn group_submit(&self, ready: Ready) -> Option<Result<Intake>> {
+        let group = &self.inner.group;
+        let mut rx = group.enqueue(ready);
+        let _leader = tokio::select! {
+            biased;
+            done = &mut rx => return done.ok(),
+            guard = group.lead() => guard,
+        };
+        loop {
+            match rx.try_recv() {
+                Ok(done) => return Some(done),
+                Err(tokio::sync::oneshot::error::TryRecvError::Closed) => return None,
+                Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
+            }
+            let batch = group.take(GROUP_MAX);
+            if batch.is_empty() {
+                // Ours is neither answered nor queued: a cancelled leader took it.
+                return None;
+            }
+            let (readies, replies): (Vec<_>, Vec<_>) =
+                batch.into_iter().map(|w| (w.ready, w.reply)).unzip();
+            let results = self.write_ready(&readies).await;
+            for (reply, result) in replies.into_iter().zip(results) {
+                // A caller that went away does not want its result.
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    /// A direct submission checked, routed, deadlined, with its attachments looked up.
+    async fn direct_ready(&self, s: &Submission, key: &str, now: Timestamp) -> Result<Ready> {
         let (draft, payload) = self.direct_draft(s)?;
-        self.register(draft, key, &payload, s.author, now).await
+        let attachments = attachment_ids(&s.attachments).map_err(WorkflowError::Invalid)?;
+        let prepared = self.prepare(draft, key, &payload, now)?;
+        self.check_uploaded(&attachments).await?;
+        Ok(Ready {
+            prepared,
+            key: key.to_owned(),
+            actor: s.author,
+            now,
+            attachments,
+            accept: None,
+        })
+    }
+
+    /// Every attachment id names an upload of the attachments store.
+    async fn check_uploaded(&self, ids: &[AttachmentId]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let found = self.inner.store.attachment_owners(ids).await?;
+        let unknown: Vec<String> = ids
+            .iter()
+            .filter(|id| !found.iter().any(|(f, _)| f == *id))
+            .map(ToString::to_string)
+            .collect();
+        if !unknown.is_empty() {
+            return Err(WorkflowError::Invalid(format!(
+                "unknown attachment id {}: upload the file first and give the id the upload returned",
+                unknown.join(", ")
+            )));
+        }
+        Ok(())
     }
 
     fn direct_draft(&self, s: &Submission) -> Result<(Draft, serde_json::Value)> {
@@ -361,6 +503,116 @@ impl Workflow {
     /// moderator.
     #[instrument(skip(self, i, key), fields(post = %i.post))]
     pub async fn intake_incident(&self, i: &Incident, key: &str, now: Timestamp) -> Result<Intake> {
+        let (draft, payload) = self.incident_draft(i)?;
+        let auto = draft.needs_moderator.is_none();
+        let intake = self.register(draft, key, &payload, None, now).await?;
+        self.accept_replayed(intake, auto, key, now).await
+    }
+
+    /// The automatic acceptance of a confident incident registered without it (the sequential
+    /// path, or a replay of a registration whose acceptance did not happen).
+    async fn accept_replayed(
+        &self,
+        intake: Intake,
+        auto: bool,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Intake> {
+        if auto
+            && intake.record.message.status == MessageStatus::Moderation
+            && intake.record.message.version == 1
+            && intake.record.message.executor.is_some()
+        {
+            // Derived key: a retried intake repeats the acceptance only once.
+            let accepted = self
+                .step(
+                    None,
+                    &intake.record,
+                    1,
+                    &Action::Accept,
+                    &format!("{key}#auto-accept"),
+                    json!({"auto": "confidence"}),
+                    None,
+                    now,
+                )
+                .await?;
+            return Ok(Intake {
+                record: accepted.record,
+                ..intake
+            });
+        }
+        Ok(intake)
+    }
+
+    /// Registers many complaints found by the collectors at once, as
+    /// [`Workflow::intake_incident`] does one by one, in one transaction per
+    /// [`otklik_store::MAX_BATCH`] items: each is checked, routed, deadlined, grouped with its
+    /// duplicates (among stored messages and the batch's earlier ones), keyed and audited,
+    /// and a confident one with an executor is written already accepted — in status
+    /// `coordination` with its `transition:accept` audit event and the acceptance's
+    /// idempotency record, in the same transaction. Results are in input order; a refused
+    /// item does not stop the others.
+    #[instrument(skip_all, fields(items = items.len()))]
+    pub async fn intake_incident_batch(
+        &self,
+        items: &[(Incident, String)],
+        now: Timestamp,
+    ) -> Result<Vec<Result<Intake>>> {
+        let mut out: Vec<Option<Result<Intake>>> = Vec::with_capacity(items.len());
+        let mut ready = Vec::with_capacity(items.len());
+        let mut at = Vec::with_capacity(items.len());
+        for (i, (incident, key)) in items.iter().enumerate() {
+            match self.incident_ready(incident, key, now) {
+                Ok(r) => {
+                    ready.push(r);
+                    at.push(i);
+                    out.push(None);
+                }
+                Err(e) => out.push(Some(Err(e))),
+            }
+        }
+        let results = self.write_ready(&ready).await;
+        for ((i, r), result) in at.into_iter().zip(&ready).zip(results) {
+            let auto = r.prepared.auto;
+            out[i] = Some(match result {
+                // A registration replayed before its acceptance happened: accept it now.
+                Ok(intake) if intake.replayed => {
+                    self.accept_replayed(intake, auto, &r.key, now).await
+                }
+                other => other,
+            });
+        }
+        Ok(out
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(WorkflowError::Invalid("not processed".into()))))
+            .collect())
+    }
+
+    /// An incident checked, routed and deadlined; accepted at once when confident and routed.
+    fn incident_ready(&self, i: &Incident, key: &str, now: Timestamp) -> Result<Ready> {
+        let (draft, payload) = self.incident_draft(i)?;
+        let prepared = self.prepare(draft, key, &payload, now)?;
+        let accept =
+            (prepared.auto && prepared.new.message.executor.is_some()).then(|| AutoAccept {
+                key: format!("{key}#auto-accept"),
+                detail: json!({
+                    "executor": prepared.new.message.executor.map(OrganisationId::get),
+                    "auto": "confidence",
+                }),
+                payload_hash: auto_accept_hash,
+            });
+        Ok(Ready {
+            prepared,
+            key: key.to_owned(),
+            actor: None,
+            now,
+            attachments: Vec::new(),
+            accept,
+        })
+    }
+
+    /// The draft of a collected incident and its payload.
+    fn incident_draft(&self, i: &Incident) -> Result<(Draft, serde_json::Value)> {
         if !(0..=1000).contains(&i.confidence_pm) {
             return Err(WorkflowError::Invalid(format!(
                 "confidence must be 0..=1000 per mille, got {}",
@@ -393,32 +645,7 @@ impl Workflow {
             source_url: opt_trimmed(&i.source_url),
             needs_moderator,
         };
-        let auto = draft.needs_moderator.is_none();
-        let intake = self.register(draft, key, &payload, None, now).await?;
-        if auto
-            && intake.record.message.status == MessageStatus::Moderation
-            && intake.record.message.version == 1
-            && intake.record.message.executor.is_some()
-        {
-            // Derived key: a retried intake repeats the acceptance only once.
-            let accepted = self
-                .step(
-                    None,
-                    &intake.record,
-                    1,
-                    &Action::Accept,
-                    &format!("{key}#auto-accept"),
-                    json!({"auto": "confidence"}),
-                    None,
-                    now,
-                )
-                .await?;
-            return Ok(Intake {
-                record: accepted.record,
-                ..intake
-            });
-        }
-        Ok(intake)
+        Ok((draft, payload))
     }
 
     /// Registers a message handed over by an integrated external system. The pair (system,
@@ -550,6 +777,7 @@ impl Workflow {
             ));
         }
         let payload_hash = hash_payload(payload);
+        let auto = d.needs_moderator.is_none();
         let (executor, route_note) = self.route(&d.subcategory, d.territory, d.submitted_via)?;
         let note = match &d.needs_moderator {
             Some(why) => format!("{why}. {route_note}"),
@@ -601,6 +829,7 @@ impl Workflow {
         };
         let detail = json!({ "route": note, "fast_track": fast_track });
         Ok(Prepared {
+            auto,
             new,
             payload_hash,
             note,
@@ -666,12 +895,13 @@ impl Workflow {
         Self::intake_of(key, p.note, keyed)
     }
 
-    /// Registers many direct submissions at once, in one transaction (group commit): the way
-    /// an API front-end or an integration hands over the submissions that arrived together.
-    /// Each item is checked, routed, deadlined, grouped with its duplicates (among stored
-    /// messages and the batch's earlier ones), keyed and audited exactly as by
-    /// [`Workflow::submit`]; results are in input order, a refused item does not stop the
-    /// others.
+    /// Registers many direct submissions at once, in one transaction per
+    /// [`otklik_store::MAX_BATCH`] items (group commit): the way an API front-end or an
+    /// integration hands over the submissions that arrived together. Each item is checked,
+    /// routed, deadlined, grouped with its duplicates (among stored messages and the batch's
+    /// earlier ones), keyed, audited, its attachments linked and its «принято» e-mail queued
+    /// exactly as by [`Workflow::submit`]; results are in input order, a refused item does not
+    /// stop the others, and the same key twice behaves as two calls in a row.
     #[instrument(skip_all, fields(items = items.len()))]
     pub async fn submit_batch(
         &self,
@@ -679,58 +909,112 @@ impl Workflow {
         now: Timestamp,
     ) -> Result<Vec<Result<Intake>>> {
         let mut out: Vec<Option<Result<Intake>>> = Vec::with_capacity(items.len());
-        let mut ready: Vec<(usize, Prepared)> = Vec::with_capacity(items.len());
+        let mut ready = Vec::with_capacity(items.len());
+        let mut at = Vec::with_capacity(items.len());
         for (i, (s, key)) in items.iter().enumerate() {
-            match self
-                .direct_draft(s)
-                .and_then(|(d, payload)| self.prepare(d, key, &payload, now))
-            {
-                Ok(p) => {
-                    ready.push((i, p));
+            match self.direct_ready(s, key, now).await {
+                Ok(r) => {
+                    ready.push(r);
+                    at.push(i);
                     out.push(None);
                 }
                 Err(e) => out.push(Some(Err(e))),
             }
         }
-        let mut signatures: HashMap<String, Signature> = HashMap::new();
-        for (_, p) in &ready {
-            if let (Some(hex), Some(sig)) = (&p.new.text_signature, &p.signature) {
-                signatures.insert(hex.clone(), sig.clone());
-            }
-        }
-        let threshold = self.inner.config.duplicate_threshold;
-        for chunk in ready.chunks(otklik_store::MAX_BATCH) {
-            let batch: Vec<otklik_store::BatchItem<'_>> = chunk
-                .iter()
-                .map(|(i, p)| otklik_store::BatchItem {
-                    new: &p.new,
-                    actor: items[*i].0.author,
-                    key: items[*i].1.as_str(),
-                    payload_hash: &p.payload_hash,
-                    detail: p.detail.clone(),
-                })
-                .collect();
-            let keyed = self
-                .inner
-                .store
-                .submit_records(
-                    &batch,
-                    self.duplicates_since(now),
-                    |new, candidates| {
-                        let sig = signatures.get(new.text_signature.as_deref()?)?;
-                        Self::pick_group(sig, threshold, candidates)
-                    },
-                    now,
-                )
-                .await?;
-            for ((i, p), k) in chunk.iter().zip(keyed) {
-                out[*i] = Some(Self::intake_of(&items[*i].1, p.note.clone(), k));
-            }
+        for (i, result) in at.into_iter().zip(self.write_ready(&ready).await) {
+            out[i] = Some(result);
         }
         Ok(out
             .into_iter()
             .map(|r| r.unwrap_or_else(|| Err(WorkflowError::Invalid("not processed".into()))))
             .collect())
+    }
+
+    /// Writes checked submissions, [`otklik_store::MAX_BATCH`] per transaction (a single one
+    /// on the one-message path), each with its own result in input order. A key already in the
+    /// transaction starts the next one, so the same key twice behaves as two calls in a row.
+    async fn write_ready(&self, ready: &[Ready]) -> Vec<Result<Intake>> {
+        let mut signatures: HashMap<&str, &Signature> = HashMap::new();
+        for r in ready {
+            if let (Some(hex), Some(sig)) = (&r.prepared.new.text_signature, &r.prepared.signature)
+            {
+                signatures.insert(hex.as_str(), sig);
+            }
+        }
+        let threshold = self.inner.config.duplicate_threshold;
+        let mut out = Vec::with_capacity(ready.len());
+        let mut chunks: Vec<&[Ready]> = Vec::new();
+        let mut start = 0;
+        let mut keys = std::collections::HashSet::new();
+        for (i, r) in ready.iter().enumerate() {
+            if i - start == otklik_store::MAX_BATCH || !keys.insert(r.key.as_str()) {
+                chunks.push(&ready[start..i]);
+                start = i;
+                keys.clear();
+                keys.insert(r.key.as_str());
+            }
+        }
+        if start < ready.len() {
+            chunks.push(&ready[start..]);
+        }
+        for chunk in chunks {
+            let batch: Vec<BatchItem<'_>> = chunk
+                .iter()
+                .map(|r| BatchItem {
+                    new: &r.prepared.new,
+                    actor: r.actor,
+                    key: r.key.as_str(),
+                    payload_hash: &r.prepared.payload_hash,
+                    detail: r.prepared.detail.clone(),
+                    now: r.now,
+                    duplicates_since: self
+                        .duplicates_since(r.now)
+                        .filter(|_| r.prepared.signature.is_some()),
+                    accept: r.accept.clone(),
+                    attachments: &r.attachments,
+                })
+                .collect();
+            let results = self
+                .inner
+                .store
+                .submit_records(
+                    &batch,
+                    |new, candidates| {
+                        let sig = signatures.get(new.text_signature.as_deref()?)?;
+                        Self::pick_group(sig, threshold, candidates)
+                    },
+                    |record| self.received_emails(record),
+                )
+                .await;
+            for (r, result) in chunk.iter().zip(results) {
+                out.push(
+                    result
+                        .map_err(|e| match e {
+                            // The store's refusal of one item (an attachment taken meanwhile).
+                            StoreError::Invalid(why) => WorkflowError::Invalid(why),
+                            other => other.into(),
+                        })
+                        .and_then(|k| Self::intake_of(&r.key, r.prepared.note.clone(), k)),
+                );
+            }
+        }
+        out
+    }
+
+    /// «Ваше сообщение принято» for a new direct submission whose citizen left an e-mail
+    /// address (none without notifications).
+    fn received_emails(&self, record: &MessageRecord) -> Vec<NewEmail> {
+        match &self.notify {
+            Some(n)
+                if matches!(
+                    record.message.channel,
+                    Channel::Widget | Channel::Portal | Channel::MobileApp
+                ) =>
+            {
+                n.received(record).into_iter().collect()
+            }
+            _ => Vec::new(),
+        }
     }
 
     // ---------------------------------------------------------------- steps
@@ -1246,8 +1530,12 @@ impl Workflow {
     // ---------------------------------------------------------------- control
 
     /// The curator's control view: open messages at risk or overdue, of one executor
-    /// organisation or of all, overdue first, then by deadline. Messages waiting for the
-    /// citizen (clock paused) are never listed.
+    /// organisation or of all, overdue first, then by deadline. Each item says which deadline
+    /// ([`ControlDeadline`]): the answer's, or — for social-network incidents not publicly
+    /// replied to yet — the first public reply's, due within
+    /// [`WorkflowConfig::first_reply_working_hours`] working hours (at risk in the last
+    /// [`AtRisk::percent_of_term`](otklik_calendar::AtRisk) share of that term). Messages
+    /// waiting for the citizen (clock paused) are never listed.
     #[instrument(skip(self))]
     pub async fn control(
         &self,
@@ -1268,17 +1556,50 @@ impl Workflow {
                 matches!(status, DeadlineStatus::AtRisk | DeadlineStatus::Overdue).then(|| {
                     ControlItem {
                         remaining_ms: clock.remaining_ms(cal, now),
+                        deadline: ControlDeadline::Answer,
+                        deadline_at: record.message.deadline_at,
                         record,
                         status,
                     }
                 })
             })
             .collect();
+        // The first public reply: a term of a few working hours, so only the share threshold
+        // applies (the «last working day» one would flag every such message at once).
+        let first_reply_risk = otklik_calendar::AtRisk {
+            last_working_days: None,
+            ..self.inner.config.at_risk
+        };
+        for record in self
+            .inner
+            .store
+            .open_first_replies_due(organisation)
+            .await?
+        {
+            let Some(due) = record.first_reply_due_at else {
+                continue;
+            };
+            if record.clock_paused_at.is_some() {
+                continue;
+            }
+            let clock = DeadlineClock::start_until(cal, record.message.created_at, due);
+            let status = clock.status(cal, now, first_reply_risk);
+            if matches!(status, DeadlineStatus::AtRisk | DeadlineStatus::Overdue) {
+                items.push(ControlItem {
+                    remaining_ms: clock.remaining_ms(cal, now),
+                    deadline: ControlDeadline::FirstReply,
+                    deadline_at: due,
+                    record,
+                    status,
+                });
+            }
+        }
         items.sort_by_key(|i| {
             (
                 i.status != DeadlineStatus::Overdue,
-                i.record.message.deadline_at,
+                i.deadline_at,
                 i.record.message.id,
+                i.deadline != ControlDeadline::FirstReply,
             )
         });
         Ok(items)
@@ -1305,25 +1626,33 @@ impl Workflow {
             let m = &item.record.message;
             let emails = match &self.notify {
                 Some(n) => {
-                    let topic = self
+                    let name = self
                         .inner
                         .tree
                         .subcategory(&m.subcategory)
                         .map_or(m.subcategory.0.as_str(), |s| s.name.as_str());
+                    let topic = match item.deadline {
+                        ControlDeadline::Answer => name.to_owned(),
+                        ControlDeadline::FirstReply => {
+                            format!("{name} — нет первого публичного ответа")
+                        }
+                    };
                     n.escalation(
                         &item.record,
                         kind,
+                        item.deadline_at,
                         self.org_name(m.executor),
-                        topic,
+                        &topic,
                         &self.inner.orgs,
                     )
                 }
                 None => Vec::new(),
             };
+            // Once per message, kind and deadline: the first-reply deadline is its own.
             if let Some(e) = self
                 .inner
                 .store
-                .record_escalation(m.id, m.executor, kind, m.deadline_at, &emails, now)
+                .record_escalation(m.id, m.executor, kind, item.deadline_at, &emails, now)
                 .await?
             {
                 out.push(e);

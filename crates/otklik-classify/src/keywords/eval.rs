@@ -5,15 +5,17 @@
 //! words; a bitset tells which token ids are present and a table where their positions are.
 //! Every present token id triggers the patterns anchored on it (each pattern on its rarest
 //! word, so it is checked at most once); a phrase is checked only when all its words are
-//! present, by binary searches and merges over their positions. Fired patterns add their
-//! weight to (or veto) the entries using them. Buffers are kept per thread: matching allocates
-//! only the hits.
+//! present, by binary searches and merges over their positions. A single word fires at once:
+//! its trigger carries the range of its uses. Fired patterns add their weight to (or veto) the
+//! entries using them. Buffers are kept per thread: matching allocates only the hits, and the
+//! classifier's rule features ([`KeywordMatcher::feature_scores`]) only one vector of borrowed
+//! ids.
 
 use std::cell::RefCell;
 
 use tantivy::tokenizer::Token;
 
-use super::{HitLevel, KeywordMatcher, MIN_SCORE_TOLERANCE, RuleHit, Use, Wildcard};
+use super::{HitLevel, KeywordMatcher, MIN_SCORE_TOLERANCE, RuleHit, Trigger, Use, Wildcard};
 
 /// Per-text buffers, reused by the thread's matches.
 #[derive(Debug, Default)]
@@ -33,15 +35,21 @@ struct Scratch {
 #[derive(Debug, Default)]
 struct Accumulator {
     generation: u32,
-    /// An entry's slot is valid when its stamp equals `generation`.
-    stamp: Vec<u32>,
-    score: Vec<f32>,
-    vetoed: Vec<bool>,
+    /// One slot per entry, valid when its stamp equals `generation`.
+    slots: Vec<EntrySlot>,
     touched: Vec<u32>,
     /// `(entry, label)` of every fired positive item.
     fired: Vec<(u32, u32)>,
     /// The hits before they are built, best first.
     candidates: Vec<Candidate>,
+}
+
+/// An entry's score for the current text (one cache line holds five).
+#[derive(Debug, Clone, Copy, Default)]
+struct EntrySlot {
+    stamp: u32,
+    score: f32,
+    vetoed: bool,
 }
 
 /// A hit before its strings are built.
@@ -132,13 +140,11 @@ impl Accumulator {
     fn begin(&mut self, entries: usize) {
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
-            self.stamp.iter_mut().for_each(|s| *s = 0);
+            self.slots.iter_mut().for_each(|s| s.stamp = 0);
             self.generation = 1;
         }
-        if self.stamp.len() < entries {
-            self.stamp.resize(entries, 0);
-            self.score.resize(entries, 0.0);
-            self.vetoed.resize(entries, false);
+        if self.slots.len() < entries {
+            self.slots.resize(entries, EntrySlot::default());
         }
         self.touched.clear();
         self.fired.clear();
@@ -147,22 +153,19 @@ impl Accumulator {
     #[inline]
     fn fire(&mut self, uses: &[Use]) {
         for u in uses {
-            let e = u.entry as usize;
-            if let (Some(stamp), Some(score), Some(vetoed)) = (
-                self.stamp.get_mut(e),
-                self.score.get_mut(e),
-                self.vetoed.get_mut(e),
-            ) {
-                if *stamp != self.generation {
-                    *stamp = self.generation;
-                    *score = 0.0;
-                    *vetoed = false;
+            if let Some(slot) = self.slots.get_mut(u.entry as usize) {
+                if slot.stamp != self.generation {
+                    *slot = EntrySlot {
+                        stamp: self.generation,
+                        score: 0.0,
+                        vetoed: false,
+                    };
                     self.touched.push(u.entry);
                 }
                 if u.negative {
-                    *vetoed = true;
+                    slot.vetoed = true;
                 } else {
-                    *score += u.weight;
+                    slot.score += u.weight;
                     self.fired.push((u.entry, u.label));
                 }
             }
@@ -171,11 +174,8 @@ impl Accumulator {
 
     /// The score of an entry that was touched, not vetoed and scored.
     fn live_score(&self, e: u32) -> Option<f32> {
-        let e = e as usize;
-        let touched = self.stamp.get(e) == Some(&self.generation);
-        let vetoed = self.vetoed.get(e).copied().unwrap_or(true);
-        let score = self.score.get(e).copied().unwrap_or(0.0);
-        (touched && !vetoed && score > 0.0).then_some(score)
+        let slot = self.slots.get(e as usize)?;
+        (slot.stamp == self.generation && !slot.vetoed && slot.score > 0.0).then_some(slot.score)
     }
 
     /// The fired `(entry, label)` pairs of `entry`, in rule order (`fired` is sorted).
@@ -201,7 +201,7 @@ impl KeywordMatcher {
             let occ = &mut s.occ;
             self.analyzers
                 .for_each_token(text, |t| self.push_token(&t.text, t.position, occ));
-            self.evaluate(s)
+            self.hits(s)
         })
     }
 
@@ -214,7 +214,7 @@ impl KeywordMatcher {
             for t in tokens {
                 self.push_token(&t.text, t.position, &mut s.occ);
             }
-            self.evaluate(s)
+            self.hits(s)
         })
     }
 
@@ -225,7 +225,37 @@ impl KeywordMatcher {
             for t in tokens.iter() {
                 self.push_token(t.text, t.position, &mut s.occ);
             }
-            self.evaluate(s)
+            self.hits(s)
+        })
+    }
+
+    /// The hits of [`matches_token_list`](Self::matches_token_list) as the classifier's rule
+    /// features, without building them: for every hit, best first, its subcategory id (for a
+    /// subcategory hit) and then its category id, each with the hit's score — what
+    /// [`rule_features`](crate::classifier::rule_features) makes of the hits.
+    pub(crate) fn feature_scores(&self, tokens: &crate::tokens::TokenList) -> Vec<(&str, f32)> {
+        with_scratch(|s| {
+            s.occ.clear();
+            for t in tokens.iter() {
+                self.push_token(t.text, t.position, &mut s.occ);
+            }
+            if !self.scan(s) {
+                return Vec::new();
+            }
+            self.rank(&mut s.acc);
+            let mut out = Vec::with_capacity(s.acc.candidates.len() * 2);
+            let name = |(a, b): (u32, u32)| self.names.get(a as usize..b as usize).unwrap_or("");
+            for c in &s.acc.candidates {
+                let Some(entry) = self.entry_info.get(c.entry as usize) else {
+                    continue;
+                };
+                let id = name(entry.id);
+                if c.level == HitLevel::Subcategory && !id.is_empty() {
+                    out.push((id, c.score));
+                }
+                out.push((name(entry.category), c.score));
+            }
+            out
         })
     }
 
@@ -240,7 +270,7 @@ impl KeywordMatcher {
     #[inline]
     fn push_token(&self, text: &str, position: usize, occ: &mut Vec<u64>) {
         let position = position as u64;
-        if let Some(&id) = self.vocab.get(text) {
+        if let Some(id) = self.vocab.get(text) {
             occ.push(packed(id, position));
             for &w in self.token_wildcards.get(id) {
                 occ.push(packed(w, position));
@@ -295,7 +325,9 @@ impl KeywordMatcher {
         })
     }
 
-    fn evaluate(&self, s: &mut Scratch) -> Vec<RuleHit> {
+    /// Runs the patterns over the words in `s.occ` (any order, duplicates allowed) and
+    /// leaves the entries' scores in `s.acc`; false when no entry was touched.
+    fn scan(&self, s: &mut Scratch) -> bool {
         let Scratch {
             occ,
             ids,
@@ -337,10 +369,11 @@ impl KeywordMatcher {
             ranges,
         };
         for &id in ids.iter() {
-            for &(tag, second) in self.triggers.get(id) {
-                let p = tag >> 1;
-                if tag & 1 == 1 || (text.has(second) && self.phrase_fires(p, &text)) {
-                    acc.fire(self.pattern_uses.get(p));
+            for t in self.triggers.get(id) {
+                if t.second == Trigger::SINGLE
+                    || (text.has(t.second) && self.phrase_fires(t.pattern, &text))
+                {
+                    acc.fire(self.pattern_uses.slice(t.uses));
                 }
             }
         }
@@ -349,18 +382,24 @@ impl KeywordMatcher {
                 *w = 0;
             }
         }
-        if acc.touched.is_empty() {
-            return Vec::new();
-        }
-        acc.fired.sort_unstable();
-        self.collect_hits(acc)
+        !acc.touched.is_empty()
     }
 
-    fn collect_hits(&self, acc: &mut Accumulator) -> Vec<RuleHit> {
+    /// The hits of the words in `s.occ`.
+    fn hits(&self, s: &mut Scratch) -> Vec<RuleHit> {
+        if !self.scan(s) {
+            return Vec::new();
+        }
+        self.rank(&mut s.acc);
+        self.build_hits(&mut s.acc)
+    }
+
+    /// Leaves the hits of the scanned text in `acc.candidates`, best first.
+    fn rank(&self, acc: &mut Accumulator) {
         let mut candidates = std::mem::take(&mut acc.candidates);
         candidates.clear();
         for &e in &acc.touched {
-            let Some(entry) = self.entries.get(e as usize) else {
+            let Some(entry) = self.entry_info.get(e as usize) else {
                 continue;
             };
             if entry.level != HitLevel::Subcategory {
@@ -382,7 +421,7 @@ impl KeywordMatcher {
         }
         let subcategory_hits = candidates.len();
         for &e in &acc.touched {
-            let Some(entry) = self.entries.get(e as usize) else {
+            let Some(entry) = self.entry_info.get(e as usize) else {
                 continue;
             };
             if entry.level != HitLevel::Category {
@@ -390,7 +429,7 @@ impl KeywordMatcher {
             }
             let has_subcategory = candidates.get(..subcategory_hits).is_some_and(|c| {
                 c.iter().any(|c| {
-                    self.entries
+                    self.entry_info
                         .get(c.entry as usize)
                         .is_some_and(|s| s.category_entry == e)
                 })
@@ -415,9 +454,15 @@ impl KeywordMatcher {
                 .then_with(|| level_rank(a.level).cmp(&level_rank(b.level)))
                 .then_with(|| a.entry.cmp(&b.entry))
         });
+        acc.candidates = candidates;
+    }
 
-        let mut hits = Vec::with_capacity(candidates.len());
-        for c in &candidates {
+    /// The [`RuleHit`]s of the ranked candidates.
+    fn build_hits(&self, acc: &mut Accumulator) -> Vec<RuleHit> {
+        acc.fired.sort_unstable();
+        let acc = &*acc;
+        let mut hits = Vec::with_capacity(acc.candidates.len());
+        for c in &acc.candidates {
             let Some(entry) = self.entries.get(c.entry as usize) else {
                 continue;
             };
@@ -453,7 +498,6 @@ impl KeywordMatcher {
                 matched,
             });
         }
-        acc.candidates = candidates;
         hits
     }
 }
@@ -462,5 +506,274 @@ fn level_rank(level: HitLevel) -> u8 {
     match level {
         HitLevel::Subcategory => 0,
         HitLevel::Category => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::path::Path;
+
+    use otklik_text::{Analyzers, clean_text};
+
+    use super::super::{PatternKey, Word};
+    use super::*;
+    use crate::tokens::TokenList;
+
+    fn shipped() -> KeywordMatcher {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules");
+        let rules = otklik_rules::RulesDir::load(&dir).expect("shipped rules load");
+        KeywordMatcher::compile(rules.keywords().expect("keywords"), Analyzers::embedded())
+            .expect("compile")
+    }
+
+    /// Texts of the crate's test data: the keyword corpus and the complaint sets.
+    fn texts() -> Vec<String> {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let mut out = Vec::new();
+        let mut files: Vec<_> = ["keywords", "complaint"]
+            .iter()
+            .flat_map(|d| std::fs::read_dir(data.join(d)).expect("data dir"))
+            .map(|e| e.expect("entry").path())
+            .collect();
+        files.sort();
+        for f in files {
+            let text = std::fs::read_to_string(&f).expect("read");
+            if f.extension().is_some_and(|e| e == "csv") {
+                let mut r = csv::Reader::from_reader(text.as_bytes());
+                out.extend(r.records().map(|r| r.expect("row")[0].to_owned()));
+            } else {
+                out.extend(
+                    text.lines()
+                        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                        .map(str::to_owned),
+                );
+            }
+        }
+        out
+    }
+
+    /// Whether a word of a pattern matches a token, straight from the analysed item.
+    fn word_matches(word: &Word, token: &str) -> bool {
+        match word {
+            Word::Exact(t) => t == token,
+            Word::Wildcard(w) => w.matches(token),
+        }
+    }
+
+    /// Whether a pattern occurs in the tokens, by scanning every occurrence.
+    fn naive_fires(
+        key: &PatternKey,
+        tokens: &[(String, usize)],
+        words: &std::collections::HashSet<&str>,
+    ) -> bool {
+        // A shortcut: an exact word absent from the text.
+        if key
+            .words
+            .iter()
+            .any(|(_, w)| matches!(w, Word::Exact(t) if !words.contains(t.as_str())))
+        {
+            return false;
+        }
+        let lists: Vec<(i64, Vec<i64>)> = key
+            .words
+            .iter()
+            .map(|(off, w)| {
+                let at = tokens
+                    .iter()
+                    .filter(|(t, _)| word_matches(w, t))
+                    .map(|&(_, p)| p as i64)
+                    .collect();
+                (i64::from(*off), at)
+            })
+            .collect();
+        if lists.iter().any(|(_, at)| at.is_empty()) {
+            return false;
+        }
+        let slop = i64::from(key.slop);
+        if lists.len() == 1 {
+            true
+        } else if slop == 0 {
+            let (off0, first) = &lists[0];
+            first
+                .iter()
+                .any(|&x| lists.iter().all(|(off, at)| at.contains(&(x - off0 + off))))
+        } else {
+            lists.windows(2).all(|w| {
+                let ((off_a, a), (off_b, b)) = (&w[0], &w[1]);
+                a.iter()
+                    .any(|&x| b.iter().any(|&y| ((y - off_b) - (x - off_a)).abs() <= slop))
+            })
+        }
+    }
+
+    impl KeywordMatcher {
+        /// The hits by a naive scan: every pattern checked against every token, without the
+        /// vocabulary, the wildcard index or the triggers.
+        fn naive_matches(&self, tokens: &[(String, usize)]) -> Vec<RuleHit> {
+            let mut acc = Accumulator::default();
+            acc.begin(self.entries.len());
+            let words = tokens.iter().map(|(t, _)| t.as_str()).collect();
+            for (p, key) in self.patterns.iter().enumerate() {
+                if naive_fires(key, tokens, &words) {
+                    acc.fire(self.pattern_uses.get(p as u32));
+                }
+            }
+            if acc.touched.is_empty() {
+                return Vec::new();
+            }
+            self.rank(&mut acc);
+            self.build_hits(&mut acc)
+        }
+
+        /// The indexed matcher on `(token, position)` pairs.
+        fn matches_pairs(&self, tokens: &[(String, usize)]) -> Vec<RuleHit> {
+            with_scratch(|s| {
+                s.occ.clear();
+                for (t, p) in tokens {
+                    self.push_token(t, *p, &mut s.occ);
+                }
+                self.hits(s)
+            })
+        }
+    }
+
+    /// Same hits up to the order of equal scores and the rounding of the sums.
+    fn assert_same(mut got: Vec<RuleHit>, mut want: Vec<RuleHit>, what: &str) {
+        let key = |h: &RuleHit| {
+            (
+                h.level == HitLevel::Category,
+                h.subcategory.clone(),
+                h.category.clone(),
+            )
+        };
+        got.sort_by_key(key);
+        want.sort_by_key(key);
+        assert_eq!(got.len(), want.len(), "{what}: {got:?} vs {want:?}");
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(key(g), key(w), "{what}");
+            assert_eq!(g.matched, w.matched, "{what}");
+            assert!((g.score - w.score).abs() < 1e-4, "{what}: {g:?} vs {w:?}");
+        }
+    }
+
+    fn analysed(m: &KeywordMatcher, text: &str) -> Vec<(String, usize)> {
+        m.analyzers()
+            .analyze_tokens(text)
+            .into_iter()
+            .map(|t| (t.text, t.position))
+            .collect()
+    }
+
+    #[test]
+    fn indexed_matcher_equals_a_naive_scan_on_texts() {
+        let m = shipped();
+        let texts = texts();
+        assert!(texts.len() > 500, "{}", texts.len());
+        let mut hits = 0;
+        for text in &texts {
+            let tokens = analysed(&m, &clean_text(text).text);
+            let got = m.matches_pairs(&tokens);
+            hits += got.len();
+            assert_same(got, m.naive_matches(&tokens), text);
+        }
+        assert!(hits > texts.len() / 2, "only {hits} hits");
+    }
+
+    /// Random token sequences made of the rules' own words (exact stems, wildcard prefixes
+    /// with endings, whole phrases with jitter) and filler, at positions with gaps and shared
+    /// positions, so that phrases, slops, wildcards and negatives fire often.
+    #[test]
+    fn indexed_matcher_equals_a_naive_scan_on_random_tokens() {
+        let m = shipped();
+        let exact: Vec<&str> = (0..m.vocab.len() as u32)
+            .map(|i| m.vocab.token(i))
+            .collect();
+        assert!(exact.len() > 1000, "{}", exact.len());
+        for (i, t) in exact.iter().enumerate() {
+            assert_eq!(m.vocab.get(t), Some(i as u32), "{t}");
+        }
+        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |n: usize| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % n.max(1) as u64) as usize
+        };
+        let word_text = |w: &Word, r: usize| match w {
+            Word::Exact(t) => t.clone(),
+            Word::Wildcard(wc) => match r % 3 {
+                0 => format!("{}{}", wc.prefix, ["", "н", "ка", "ов"][r % 4]),
+                1 => wc.stem.clone().unwrap_or_else(|| wc.prefix.clone()),
+                _ => wc.prefix.clone(),
+            },
+        };
+        let (mut fired, mut phrases) = (0, 0);
+        for round in 0..1000 {
+            let mut tokens: Vec<(String, usize)> = Vec::new();
+            let mut pos = 0usize;
+            for _ in 0..(5 + next(40)) {
+                match next(10) {
+                    0..=3 => tokens.push((exact[next(exact.len())].to_owned(), pos)),
+                    4..=6 => {
+                        let key = &m.patterns[next(m.patterns.len())];
+                        for (off, w) in &key.words {
+                            let jitter = if key.slop > 0 {
+                                next(3)
+                            } else {
+                                usize::from(next(8) == 0)
+                            };
+                            tokens.push((word_text(w, next(12)), pos + *off as usize + jitter));
+                        }
+                        pos += key.words.last().map_or(0, |w| w.0 as usize) + 1;
+                    }
+                    7 => {
+                        let w = &m.wildcards[next(m.wildcards.len())];
+                        tokens.push((word_text(&Word::Wildcard(w.clone()), next(12)), pos));
+                    }
+                    _ => tokens.push((["и", "дом", "xyz", "сам", "ул"][next(5)].to_owned(), pos)),
+                }
+                // Usually the next position, sometimes a gap or the same position.
+                pos += [1, 1, 1, 2, 0][next(5)];
+            }
+            if round % 2 == 1 {
+                tokens.reverse();
+            }
+            let got = m.matches_pairs(&tokens);
+            let want = m.naive_matches(&tokens);
+            fired += got.len();
+            phrases += got
+                .iter()
+                .filter(|h| h.matched.iter().any(|l| l.contains("фраза")))
+                .count();
+            assert_same(got, want, &format!("{tokens:?}"));
+        }
+        assert!(
+            fired > 1000 && phrases > 100,
+            "{fired} hits, {phrases} with phrases"
+        );
+    }
+
+    #[test]
+    fn feature_scores_equal_the_features_of_the_hits() {
+        let m = shipped();
+        let mut nonempty = 0;
+        for text in texts() {
+            let text = clean_text(&text).text;
+            let tokens = TokenList::analyse(m.analyzers(), &text);
+            let hits = m.matches_token_list(&tokens);
+            let want = crate::classifier::rule_features(&hits);
+            let got = m.feature_scores(&tokens);
+            // Bit for bit, in the same order.
+            let bits = |v: &[(&str, f32)]| -> Vec<(String, u32)> {
+                v.iter()
+                    .map(|(s, f)| ((*s).to_owned(), f.to_bits()))
+                    .collect()
+            };
+            assert_eq!(bits(&got), bits(&want), "{text}");
+            nonempty += usize::from(!got.is_empty());
+        }
+        assert!(nonempty > 300, "{nonempty}");
     }
 }

@@ -190,7 +190,7 @@ pub struct RuleHit {
 pub struct KeywordMatcher {
     analyzers: Analyzers,
     /// Exact stemmed token → token id (`0..vocab.len()`).
-    vocab: FastMap<Box<str>, u32>,
+    vocab: TokenIds,
     /// For every exact token id, the wildcard ids it also matches.
     token_wildcards: Lists<u32>,
     /// Wildcards; wildcard `i` has the token id `vocab.len() + i`.
@@ -199,9 +199,9 @@ pub struct KeywordMatcher {
     wildcards_by_first: FastMap<char, Vec<u32>>,
     /// Number of token ids: exact tokens, then wildcards.
     n_ids: usize,
-    /// For every token id, the patterns anchored on it, as `(pattern << 1 | single word,
-    /// another word's token id)`: the second word is checked before the pattern is read.
-    triggers: Lists<(u32, u32)>,
+    /// For every token id, the patterns anchored on it, in pattern order, each with the
+    /// range of its uses, so a single word fires without reading the pattern.
+    triggers: Lists<Trigger>,
     /// For every pattern, its words as `(offset, token id)` in offset order.
     pattern_words: Lists<(u32, u32)>,
     /// For every pattern, its slop.
@@ -211,6 +211,11 @@ pub struct KeywordMatcher {
     /// The analysed items, for the tantivy queries.
     patterns: Vec<PatternKey>,
     entries: Vec<Entry>,
+    /// What matching reads of every entry, packed: the entries' strings and item lists stay
+    /// out of the cache until hits are built.
+    entry_info: Vec<EntryInfo>,
+    /// The entries' ids and categories, one after another (see [`EntryInfo`]).
+    names: String,
     by_id: HashMap<String, u32>,
     warnings: Vec<String>,
 }
@@ -233,6 +238,23 @@ impl<T> Lists<T> {
         Self { start, items }
     }
 
+    /// The bounds of list `i` in `items`.
+    fn range(&self, i: u32) -> (u32, u32) {
+        let i = i as usize;
+        match (self.start.get(i), self.start.get(i + 1)) {
+            (Some(&a), Some(&b)) => (a, b),
+            _ => (0, 0),
+        }
+    }
+
+    /// `items[range.0..range.1]`.
+    #[inline]
+    fn slice(&self, range: (u32, u32)) -> &[T] {
+        self.items
+            .get(range.0 as usize..range.1 as usize)
+            .unwrap_or(&[])
+    }
+
     #[inline]
     fn get(&self, i: u32) -> &[T] {
         let i = i as usize;
@@ -241,6 +263,109 @@ impl<T> Lists<T> {
             _ => &[],
         }
     }
+}
+
+/// The rules' exact tokens and their ids, looked up for every token of every text: an
+/// open-addressing table (linear probing, load at most 1/2) of 8-byte slots — 32 bits of the
+/// token's hash and its id + 1 (0 marks an empty slot) — over the tokens' bytes kept in one
+/// string. A token's bytes are compared only when its 32-bit fingerprint matches, so a word
+/// no rule mentions (most words) costs one probe of a compact table.
+#[derive(Debug, Clone, Default)]
+struct TokenIds {
+    slots: Vec<u64>,
+    /// Token `i` is `text[bounds[i]..bounds[i + 1]]`.
+    text: String,
+    bounds: Vec<u32>,
+}
+
+impl TokenIds {
+    /// The table of `ids` (token → id, ids `0..ids.len()`).
+    fn new(ids: &FastMap<Box<str>, u32>) -> Self {
+        let mut by_id: Vec<(u32, &str)> = ids.iter().map(|(t, &id)| (id, &**t)).collect();
+        by_id.sort_unstable();
+        let mut text = String::new();
+        let mut bounds = vec![0u32];
+        for (_, t) in &by_id {
+            text.push_str(t);
+            bounds.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        }
+        let size = (by_id.len() * 2).max(8).next_power_of_two();
+        let mut slots = vec![0u64; size];
+        let mask = size - 1;
+        for (id, t) in by_id {
+            let h = Self::hash(t);
+            let mut i = h as usize & mask;
+            while let Some(slot) = slots.get_mut(i) {
+                if *slot == 0 {
+                    *slot = (h & !0xFFFF_FFFF) | (u64::from(id) + 1);
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
+        }
+        Self {
+            slots,
+            text,
+            bounds,
+        }
+    }
+
+    #[inline]
+    fn hash(token: &str) -> u64 {
+        use std::hash::BuildHasher;
+        foldhash::fast::FixedState::default().hash_one(token)
+    }
+
+    /// Number of tokens.
+    fn len(&self) -> usize {
+        self.bounds.len().saturating_sub(1)
+    }
+
+    /// Token `id`.
+    fn token(&self, id: u32) -> &str {
+        let i = id as usize;
+        match (self.bounds.get(i), self.bounds.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.text.get(a as usize..b as usize).unwrap_or(""),
+            _ => "",
+        }
+    }
+
+    /// The id of `token`, if a rule uses it.
+    #[inline]
+    fn get(&self, token: &str) -> Option<u32> {
+        let h = Self::hash(token);
+        let fingerprint = h >> 32;
+        let mask = self.slots.len().checked_sub(1)?;
+        let mut i = h as usize & mask;
+        loop {
+            let slot = *self.slots.get(i)?;
+            if slot == 0 {
+                return None;
+            }
+            if slot >> 32 == fingerprint {
+                let id = (slot as u32).wrapping_sub(1);
+                if self.token(id) == token {
+                    return Some(id);
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
+/// A pattern anchored on a token id (see [`KeywordMatcher::triggers`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Trigger {
+    pattern: u32,
+    /// Another word of a phrase, checked before the phrase is read; [`Trigger::SINGLE`] for a
+    /// single-word pattern, which fires whenever its token is present.
+    second: u32,
+    /// The pattern's uses: `pattern_uses.items[uses.0..uses.1]`.
+    uses: (u32, u32),
+}
+
+impl Trigger {
+    const SINGLE: u32 = u32::MAX;
 }
 
 /// A wildcard word after analysis.
@@ -305,6 +430,17 @@ struct Entry {
     labels: Vec<String>,
     /// The same prefixed as category evidence (category entries only).
     evidence_labels: Vec<String>,
+}
+
+/// The fields of an [`Entry`] read while ranking a text's hits.
+#[derive(Debug, Clone, Copy)]
+struct EntryInfo {
+    level: HitLevel,
+    category_entry: u32,
+    min_score: Option<f32>,
+    /// `names[id.0..id.1]` is the entry's id, `names[category.0..category.1]` its category.
+    id: (u32, u32),
+    category: (u32, u32),
 }
 
 /// An item before deduplication.
@@ -674,6 +810,7 @@ impl Compiler {
             words.push(ids);
             uses.push(pattern_uses);
         }
+        let pattern_uses = Lists::from_lists(uses);
         let mut triggers = vec![Vec::new(); n_ids];
         for (pi, ids) in words.iter().enumerate() {
             // The rarest word (in the rules) anchors the pattern, the next rarest is checked
@@ -683,16 +820,42 @@ impl Compiler {
             let (Some(&anchor), second) = (by_df.first(), by_df.get(1)) else {
                 continue;
             };
-            let single = u32::from(ids.len() == 1);
-            let tag = (u32::try_from(pi).unwrap_or(u32::MAX >> 1) << 1) | single;
+            let pattern = u32::try_from(pi).unwrap_or(u32::MAX);
+            let second = if ids.len() > 1 {
+                second.copied().unwrap_or(anchor)
+            } else {
+                Trigger::SINGLE
+            };
             if let Some(list) = triggers.get_mut(anchor as usize) {
-                list.push((tag, second.copied().unwrap_or(anchor)));
+                list.push(Trigger {
+                    pattern,
+                    second,
+                    uses: pattern_uses.range(pattern),
+                });
             }
         }
 
+        let mut names = String::new();
+        let mut push_name = |name: &str| {
+            let start = u32::try_from(names.len()).unwrap_or(u32::MAX);
+            names.push_str(name);
+            (start, u32::try_from(names.len()).unwrap_or(u32::MAX))
+        };
+        let entry_info = self
+            .entries
+            .iter()
+            .map(|e| EntryInfo {
+                level: e.level,
+                category_entry: e.category_entry,
+                min_score: e.min_score,
+                id: push_name(&e.id),
+                category: push_name(&e.category),
+            })
+            .collect();
+
         KeywordMatcher {
             analyzers: analyzers.clone(),
-            vocab,
+            vocab: TokenIds::new(&vocab),
             token_wildcards: Lists::from_lists(token_wildcards),
             wildcards,
             wildcards_by_first,
@@ -700,9 +863,11 @@ impl Compiler {
             triggers: Lists::from_lists(triggers),
             pattern_words: Lists::from_lists(words),
             pattern_slop: slops,
-            pattern_uses: Lists::from_lists(uses),
+            pattern_uses,
             patterns: keys,
             entries: self.entries,
+            entry_info,
+            names,
             by_id: self.by_id,
             warnings: self.warnings,
         }

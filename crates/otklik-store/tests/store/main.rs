@@ -13,7 +13,9 @@ extern crate otklik_store;
 mod fixtures;
 mod harness;
 
+mod api_tokens;
 mod attachments;
+mod citizens;
 mod communities;
 mod directory;
 mod health;
@@ -22,5 +24,7 @@ mod migrations;
 mod notify;
 mod outbox;
 mod posts;
+mod saved_searches;
 mod search_feed;
+mod sessions;
 mod sqlite_only;

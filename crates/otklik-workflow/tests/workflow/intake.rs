@@ -20,13 +20,24 @@ async fn widget_routes_by_place_of_submission(store: Store) {
     let mut s = w.submission("Сломана скамейка в сквере", ROADS);
     s.channel = Channel::Widget;
     s.submitted_via = Some(w.org("adm2"));
-    s.attachments = vec!["sha256-0a1b2c".into()];
+    let dir = tempfile::tempdir().unwrap();
+    let files = otklik_store::AttachmentFiles::new(dir.path());
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&[7; 32]);
+    let photo = w
+        .store
+        .save_attachment(&files, "скамейка.png", Some("image/png"), png, NOW)
+        .await
+        .unwrap();
+    s.attachments = vec![photo.id.to_string()];
     let intake = w.wf.submit(&s, "widget-1", NOW).await.unwrap();
     let r = intake.record;
     // The territory is district 1, but the widget is adm2's: by place of submission.
     assert_eq!(r.message.executor, Some(w.org("adm2")));
     assert!(intake.note.unwrap().contains("по месту подачи"));
-    assert_eq!(r.attachments, vec!["sha256-0a1b2c".to_owned()]);
+    assert_eq!(r.attachments, vec![photo.id.to_string()]);
+    let linked = w.store.attachment(photo.id).await.unwrap().unwrap();
+    assert_eq!(linked.message, Some(r.message.id));
     assert_eq!(r.citizen_contact.as_deref(), Some("citizen@example.ru"));
     // Stored as returned.
     assert_eq!(w.wf.message(r.message.id).await.unwrap(), r);

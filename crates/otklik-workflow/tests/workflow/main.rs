@@ -15,6 +15,7 @@ mod concurrency;
 mod control;
 mod deadlines;
 mod duplicates;
+mod group;
 mod idempotency;
 mod intake;
 mod notifications;

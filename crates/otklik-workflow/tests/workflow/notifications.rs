@@ -24,17 +24,19 @@ async fn answer_email_and_rating_link(store: Store) {
     };
     w.act("executor-adm1", id, question.clone(), "n4").await;
     let emails = w.store.emails_of(id).await.unwrap();
-    assert_eq!(emails.len(), 1);
-    assert_eq!(emails[0].template, "clarification");
-    assert_eq!(emails[0].recipient, "citizen@example.ru");
-    assert!(emails[0].body_text.contains("Какой подъезд?"));
+    // «Принято» at registration, then the question.
+    assert_eq!(emails.len(), 2);
+    assert_eq!(emails[0].template, "received");
+    assert_eq!(emails[1].template, "clarification");
+    assert_eq!(emails[1].recipient, "citizen@example.ru");
+    assert!(emails[1].body_text.contains("Какой подъезд?"));
     // A retried step queues nothing more.
     let again =
         w.wf.act(w.user("executor-adm1"), id, 3, question, "n4", NOW)
             .await
             .unwrap();
     assert!(again.replayed);
-    assert_eq!(w.store.emails_of(id).await.unwrap().len(), 1);
+    assert_eq!(w.store.emails_of(id).await.unwrap().len(), 2);
 
     w.act(
         "citizen",
@@ -56,7 +58,7 @@ async fn answer_email_and_rating_link(store: Store) {
     .await;
     w.act("head-adm1", id, Action::Approve, "n7").await;
     let emails = w.store.emails_of(id).await.unwrap();
-    assert_eq!(emails.len(), 2);
+    assert_eq!(emails.len(), 3);
     let answer = emails
         .iter()
         .find(|e| e.template == "answer_ready")
@@ -124,5 +126,9 @@ async fn escalation_emails_go_to_responsible_staff(store: Store) {
     );
     // Recorded once: a second run queues nothing.
     assert!(w.wf.escalate(monday).await.unwrap().is_empty());
-    assert_eq!(w.store.emails_of(id).await.unwrap().len(), 3);
+    assert_eq!(
+        w.store.emails_of(id).await.unwrap().len(),
+        4,
+        "3 + «принято»"
+    );
 }

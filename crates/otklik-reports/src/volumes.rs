@@ -1,16 +1,15 @@
-//! Volume and satisfaction reports over the store's messages: counts by any combination of
-//! category, subcategory, territory, channel, period (month), status and executor, with the
-//! citizens' ratings (how many rated, the mean, the 1–5 distribution), and CSV output.
+//! Volumes: messages counted by any combination of category, subcategory, territory,
+//! channel, period (month), status and executor, with the citizens' ratings (how many
+//! rated, the mean, the 1–5 distribution).
 //!
 //! The aggregation ([`VolumeReport::build`]) is pure and works on [`otklik_domain::Message`]s
-//! from anywhere; [`volumes`] reads every message of the store in id
-//! order, page by page, so memory stays flat however large the table is.
-//!
-//! Territories and executors are reported by their store ids (as the search index holds
-//! them); a message without one has an empty value.
+//! from anywhere; [`volumes`] reads the store's messages of a period in id order, page by
+//! page, so memory stays flat however large the table is. The groups keep the raw values
+//! (codes and ids, as [`VolumeReport::to_csv`] writes them); [`VolumeReport::table`] shows
+//! names.
 //!
 //! ```
-//! use otklik_search::reports::{Dimension, VolumeReport};
+//! use otklik_reports::volumes::{Dimension, VolumeReport};
 //!
 //! let report = VolumeReport::build(&[Dimension::Channel], std::iter::empty(), None, None);
 //! assert_eq!(report.to_csv(), "channel,messages,rated,mean_rating,rating_1,rating_2,rating_3,rating_4,rating_5\n");
@@ -21,7 +20,10 @@ use std::collections::BTreeMap;
 use otklik_domain::Message;
 use serde::{Deserialize, Serialize};
 
-use crate::{Result, SearchError};
+use crate::feed::for_each_record;
+use crate::names::Names;
+use crate::table::{Cell, Table};
+use crate::{Period, ReportError, Result};
 
 /// What a report groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -89,7 +91,7 @@ impl Dimension {
             Dimension::Subcategory => m.subcategory.0.clone(),
             Dimension::Territory => m.territory.map(|t| t.get().to_string()).unwrap_or_default(),
             Dimension::Channel => m.channel.code().to_owned(),
-            Dimension::Period => crate::month_of(m.created_at.millis()),
+            Dimension::Period => otklik_search::month_of(m.created_at.millis()),
             Dimension::Status => m.status.code().to_owned(),
             Dimension::Executor => m.executor.map(|o| o.get().to_string()).unwrap_or_default(),
         }
@@ -103,11 +105,11 @@ impl std::fmt::Display for Dimension {
 }
 
 impl std::str::FromStr for Dimension {
-    type Err = SearchError;
+    type Err = ReportError;
 
     fn from_str(s: &str) -> Result<Self> {
         Dimension::from_name(s).ok_or_else(|| {
-            SearchError::Invalid(format!(
+            ReportError::Invalid(format!(
                 "unknown report dimension {s:?}; expected one of {}",
                 Dimension::ALL.map(Dimension::name).join(", ")
             ))
@@ -265,6 +267,86 @@ impl VolumeReport {
     }
 }
 
+impl Dimension {
+    /// The column title in a report table.
+    pub fn title_ru(self) -> &'static str {
+        match self {
+            Dimension::Category => "Категория",
+            Dimension::Subcategory => "Подкатегория",
+            Dimension::Territory => "Территория",
+            Dimension::Channel => "Канал",
+            Dimension::Period => "Период",
+            Dimension::Status => "Статус",
+            Dimension::Executor => "Исполнитель",
+        }
+    }
+
+    /// A group value as people read it: names of categories, territories and
+    /// organisations, Russian labels of channels and statuses.
+    pub fn display(self, value: &str, names: &Names) -> String {
+        match self {
+            Dimension::Category => names.category(value),
+            Dimension::Subcategory => names.subcategory(value),
+            Dimension::Territory => names.territory(value.parse::<i64>().ok().map(Into::into)),
+            Dimension::Executor => names.organisation(value.parse::<i64>().ok().map(Into::into)),
+            Dimension::Channel => value
+                .parse::<otklik_domain::Channel>()
+                .map_or_else(|_| value.to_owned(), |c| c.label_ru().to_owned()),
+            Dimension::Status => value
+                .parse::<otklik_domain::MessageStatus>()
+                .map_or_else(|_| value.to_owned(), |s| s.label_ru().to_owned()),
+            Dimension::Period => value.to_owned(),
+        }
+    }
+}
+
+impl VolumeReport {
+    /// The report as a table with names: the dimensions, messages, rated, mean rating,
+    /// ratings 1–5, and a last «Итого» row.
+    pub fn table(&self, names: &Names) -> Table {
+        let mut headers: Vec<&str> = self.dimensions.iter().map(|d| d.title_ru()).collect();
+        headers.extend([
+            "Сообщений",
+            "Оценено",
+            "Средняя оценка",
+            "Оценка 1",
+            "Оценка 2",
+            "Оценка 3",
+            "Оценка 4",
+            "Оценка 5",
+        ]);
+        let mut table = Table::new("Объёмы", &headers);
+        let numbers = |row: &ReportRow| {
+            let mut cells = vec![
+                Cell::count(row.messages),
+                Cell::count(row.rated),
+                Cell::num(row.mean_rating(), 2),
+            ];
+            cells.extend(row.ratings.iter().map(|n| Cell::count(*n)));
+            cells
+        };
+        for row in &self.rows {
+            let mut cells: Vec<Cell> = self
+                .dimensions
+                .iter()
+                .zip(&row.keys)
+                .map(|(d, k)| Cell::Text(d.display(k, names)))
+                .collect();
+            cells.extend(numbers(row));
+            table.push(cells);
+        }
+        let mut total: Vec<Cell> = self
+            .dimensions
+            .iter()
+            .enumerate()
+            .map(|(k, _)| Cell::text(if k == 0 { "Итого" } else { "" }))
+            .collect();
+        total.extend(numbers(&self.total));
+        table.push(total);
+        table
+    }
+}
+
 /// One CSV cell: quoted when it holds a comma, a quote or a line break.
 fn csv_cell(value: &str) -> String {
     if value.contains([',', '"', '\n', '\r']) {
@@ -274,42 +356,32 @@ fn csv_cell(value: &str) -> String {
     }
 }
 
-/// Messages read from the store per page by [`volumes`].
-pub const PAGE: i64 = 1_000;
-
-/// The volume report of every message in the store registered in `[since, until)`, grouped
-/// by `dimensions`; reads the messages in id order, [`PAGE`] at a time.
+/// The volume report of every message in the store registered in `period`, grouped by
+/// `dimensions`; reads the messages in id order, [`crate::feed::PAGE`] at a time (`progress`
+/// gets the number read so far).
 pub async fn volumes(
     store: &otklik_store::Store,
     dimensions: &[Dimension],
-    since: Option<i64>,
-    until: Option<i64>,
+    period: Period,
+    progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<VolumeReport> {
-    volumes_paged(store, dimensions, since, until, PAGE).await
+    volumes_paged(store, dimensions, period, crate::feed::PAGE, progress).await
 }
 
-#[tracing::instrument(skip(store))]
+#[tracing::instrument(skip(store, progress))]
 async fn volumes_paged(
     store: &otklik_store::Store,
     dimensions: &[Dimension],
-    since: Option<i64>,
-    until: Option<i64>,
+    period: Period,
     page_size: i64,
+    progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<VolumeReport> {
-    let page_size = page_size.max(1);
-    let mut report = VolumeReport::empty(dimensions, since, until);
+    let mut report = VolumeReport::empty(dimensions, period.since, period.until);
     let mut groups = BTreeMap::new();
-    let mut after = i64::MIN;
-    loop {
-        let page = store.messages_by_id_after(after, page_size).await?;
-        for m in &page {
-            report.add(&mut groups, &m.message);
-        }
-        match page.last() {
-            Some(last) if page.len() as i64 == page_size => after = last.message.id.get(),
-            _ => break,
-        }
-    }
+    for_each_record(store, period, page_size, progress, |r| {
+        report.add(&mut groups, &r.message);
+    })
+    .await?;
     report.finish(groups);
     Ok(report)
 }
@@ -374,7 +446,7 @@ mod tests {
     }
 
     fn october() -> (Option<i64>, Option<i64>) {
-        let (a, b) = crate::topics::month_range("2026-10").unwrap();
+        let (a, b) = otklik_search::topics::month_range("2026-10").unwrap();
         (Some(a), Some(b))
     }
 
@@ -471,7 +543,9 @@ mod tests {
         }
         let dims = [Dimension::Category, Dimension::Channel];
         // Two per page: three pages, the last one short.
-        let r = volumes_paged(&store, &dims, None, None, 2).await.unwrap();
+        let r = volumes_paged(&store, &dims, Period::ALL, 2, &mut |_| ())
+            .await
+            .unwrap();
         let counts: Vec<(String, u64)> = r
             .rows
             .iter()
@@ -488,9 +562,11 @@ mod tests {
         assert_eq!(r.total.messages, 5);
         assert_eq!(r.total.rated, 0);
         // The first three days only.
-        let r = volumes(&store, &[], Some(OCT), Some(OCT + 3 * DAY))
-            .await
-            .unwrap();
+        let period = Period {
+            since: Some(OCT),
+            until: Some(OCT + 3 * DAY),
+        };
+        let r = volumes(&store, &[], period, &mut |_| ()).await.unwrap();
         assert_eq!(r.total.messages, 3);
         assert!(r.rows.is_empty());
         store.close().await;

@@ -1,0 +1,17 @@
+//! Polls tests. ONE binary; every test in the modules below runs twice, as
+//! `<module>::<test>::sqlite` (a fresh SQLite file in a temp folder) and
+//! `<module>::<test>::postgres` (a fresh database created through `OTKLIK_TEST_POSTGRES_URL` and
+//! dropped afterwards). Without that variable the PostgreSQL half prints a loud
+//! `SKIPPED postgres` line and passes — unless `OTKLIK_REQUIRE_POSTGRES=1`, when it fails.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[macro_use]
+extern crate otklik_store;
+
+mod fixtures;
+
+mod acceptance;
+mod lifecycle;
+mod results;
+mod voting;
