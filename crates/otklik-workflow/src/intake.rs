@@ -155,6 +155,7 @@ pub(crate) fn attachment_ids(ids: &[String]) -> Result<Vec<AttachmentId>, String
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
