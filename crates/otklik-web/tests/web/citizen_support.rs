@@ -6,20 +6,17 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use otklik_calendar::Calendar;
 use otklik_domain::{Channel, MessageId, OrganisationId, SubcategoryId, TerritoryId, Timestamp};
 use otklik_notify::RatingLinks;
-use otklik_route::{Directory, Router};
-use otklik_rules::{load_category_tree, load_reject_reasons, parse_routing_rules};
 use otklik_store::{AttachmentFiles, AttachmentLimits, Store, sqlite_url};
 use otklik_web::oidc::OidcClient;
 use otklik_web::oidc::testing::FakeProvider;
 use otklik_web::{AppState, ServerInfo};
-use otklik_workflow::{Action, Notifications, Submission, Workflow, WorkflowConfig};
+use otklik_workflow::{Action, Notifications, Submission, Workflow};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
-use crate::support::{ROADS, now, region_batch, rules_dir};
+use crate::support::{ROADS, RegionWorkflow, now, region_batch, region_workflow};
 
 /// The largest attachment in these tests (small, to keep them fast).
 pub const MAX_FILE: u64 = 64 * 1024;
@@ -57,45 +54,17 @@ pub async fn citizen_server() -> CitizenServer {
         .import_directory(&region_batch(), None, now())
         .await
         .unwrap();
-    let tree = load_category_tree(rules_dir().join("categories.toml")).unwrap();
-    let routing = parse_routing_rules(
-        "[defaults]\nlevel = \"municipal\"\nby_place_of_submission = true\nfallback_executor = \"tsur\"\n",
-        "routing.toml",
-    )
-    .unwrap();
-    let reasons = load_reject_reasons(rules_dir().join("reject-reasons.toml")).unwrap();
-    let organisations = store.organisations().await.unwrap();
-    let territories = store.territories().await.unwrap();
-    let router = Router::new(
-        &routing,
-        &tree,
-        Directory::new(territories.clone(), organisations.clone()),
-    )
-    .unwrap();
-    let orgs: HashMap<String, OrganisationId> = organisations
-        .iter()
-        .map(|o| (o.code.clone(), o.id))
-        .collect();
+    let RegionWorkflow {
+        workflow,
+        tree,
+        orgs,
+        territories,
+        ..
+    } = region_workflow(&store).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let links = RatingLinks::new(&RATING_KEY, format!("{base}/rate")).unwrap();
-    let config = WorkflowConfig {
-        oversight: vec![orgs["tsur"]],
-        ..WorkflowConfig::default()
-    };
-    let wf = Arc::new(
-        Workflow::new(
-            store.clone(),
-            router,
-            tree.clone(),
-            &organisations,
-            reasons,
-            Calendar::embedded(),
-            config,
-        )
-        .unwrap()
-        .with_notifications(Notifications::new(links.clone(), vec![])),
-    );
+    let wf = Arc::new(workflow.with_notifications(Notifications::new(links.clone(), vec![])));
     let provider = FakeProvider::start().await;
     let oidc = OidcClient::connect(provider.settings(&format!("{base}/citizen/callback")))
         .await
@@ -133,10 +102,7 @@ pub async fn citizen_server() -> CitizenServer {
         links,
         files,
         orgs,
-        territories: territories
-            .into_iter()
-            .map(|t| (t.code.clone(), t.id))
-            .collect(),
+        territories,
         shutdown: Some(tx),
         _dir: dir,
     }

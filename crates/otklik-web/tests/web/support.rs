@@ -210,41 +210,14 @@ pub async fn server_with(auth: AuthConfig) -> Server {
             .await
             .unwrap();
     }
-    let tree = load_category_tree(rules_dir().join("categories.toml")).unwrap();
-    let routing = parse_routing_rules(
-        "[defaults]\nlevel = \"municipal\"\nby_place_of_submission = true\nfallback_executor = \"tsur\"\n",
-        "routing.toml",
-    )
-    .unwrap();
-    let reasons = load_reject_reasons(rules_dir().join("reject-reasons.toml")).unwrap();
-    let organisations = store.organisations().await.unwrap();
-    let territories = store.territories().await.unwrap();
-    let router = Router::new(
-        &routing,
-        &tree,
-        Directory::new(territories.clone(), organisations.clone()),
-    )
-    .unwrap();
-    let orgs: HashMap<String, OrganisationId> = organisations
-        .iter()
-        .map(|o| (o.code.clone(), o.id))
-        .collect();
-    let config = WorkflowConfig {
-        oversight: vec![orgs["tsur"]],
-        ..WorkflowConfig::default()
-    };
-    let wf = Arc::new(
-        Workflow::new(
-            store.clone(),
-            router,
-            tree.clone(),
-            &organisations,
-            reasons.clone(),
-            Calendar::embedded(),
-            config,
-        )
-        .unwrap(),
-    );
+    let RegionWorkflow {
+        workflow,
+        tree,
+        reasons,
+        orgs,
+        territories,
+    } = region_workflow(&store).await;
+    let wf = Arc::new(workflow);
     let info = ServerInfo {
         region: Some("Тестовая область".into()),
         tree,
@@ -270,12 +243,63 @@ pub async fn server_with(auth: AuthConfig) -> Server {
         store,
         wf,
         orgs,
-        territories: territories
-            .into_iter()
-            .map(|t| (t.code.clone(), t.id))
-            .collect(),
+        territories,
         shutdown: Some(tx),
         _dir: dir,
+    }
+}
+
+/// The test region's workflow over `store` (with [`region_batch`] imported): the real
+/// category tree and reject reasons, municipal routing by place of submission with the ЦУР as
+/// fallback and oversight, the embedded calendar.
+pub struct RegionWorkflow {
+    pub workflow: Workflow,
+    pub tree: otklik_domain::CategoryTree,
+    pub reasons: otklik_rules::RejectReasons,
+    pub orgs: HashMap<String, OrganisationId>,
+    pub territories: HashMap<String, otklik_domain::TerritoryId>,
+}
+
+pub async fn region_workflow(store: &Store) -> RegionWorkflow {
+    let tree = load_category_tree(rules_dir().join("categories.toml")).unwrap();
+    let routing = parse_routing_rules(
+        "[defaults]\nlevel = \"municipal\"\nby_place_of_submission = true\nfallback_executor = \"tsur\"\n",
+        "routing.toml",
+    )
+    .unwrap();
+    let reasons = load_reject_reasons(rules_dir().join("reject-reasons.toml")).unwrap();
+    let organisations = store.organisations().await.unwrap();
+    let territories = store.territories().await.unwrap();
+    let router = Router::new(
+        &routing,
+        &tree,
+        Directory::new(territories.clone(), organisations.clone()),
+    )
+    .unwrap();
+    let orgs: HashMap<String, OrganisationId> = organisations
+        .iter()
+        .map(|o| (o.code.clone(), o.id))
+        .collect();
+    let config = WorkflowConfig {
+        oversight: vec![orgs["tsur"]],
+        ..WorkflowConfig::default()
+    };
+    let workflow = Workflow::new(
+        store.clone(),
+        router,
+        tree.clone(),
+        &organisations,
+        reasons.clone(),
+        Calendar::embedded(),
+        config,
+    )
+    .unwrap();
+    RegionWorkflow {
+        workflow,
+        tree,
+        reasons,
+        orgs,
+        territories: territories.into_iter().map(|t| (t.code, t.id)).collect(),
     }
 }
 
