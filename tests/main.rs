@@ -9,6 +9,7 @@ mod cli_import;
 mod cli_kill;
 mod cli_report;
 mod cli_rules;
+mod cli_users;
 mod serve;
 mod support;
 mod webdriver;
