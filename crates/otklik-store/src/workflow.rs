@@ -555,54 +555,6 @@ impl Store {
                 ),
             );
         }
-        let seen_ref = &seen;
-        let new_items = move || {
-            items
-                .iter()
-                .filter(move |i| !seen_ref.contains_key(i.key) && i.duplicates_since.is_some())
-        };
-        // Duplicate candidates of every new item at once, by (territory, band): the pairs
-        // travel as one JSON parameter, one index seek per pair.
-        let mut stored: Vec<(i64, i64, Timestamp, DuplicateCandidate)> = Vec::new();
-        let wanted: Vec<(i64, i64)> = {
-            let mut w: Vec<(i64, i64)> = new_items()
-                .filter_map(|i| i.new.message.territory.map(|t| (t.get(), &i.new.bands)))
-                .flat_map(|(t, bands)| bands.iter().map(move |b| (t, *b)))
-                .collect();
-            w.sort_unstable();
-            w.dedup();
-            w
-        };
-        let since = new_items().filter_map(|i| i.duplicates_since).min();
-        if let (Some(since), false) = (since, wanted.is_empty()) {
-            let sql = format!(
-                "SELECT b.territory_id, b.band, m.id, m.duplicate_group, m.status, \
-                 m.text_signature, m.created_at FROM {} AS j \
-                 JOIN message_bands b ON b.territory_id = CAST(j.value ->> 0 AS BIGINT) \
-                 AND b.band = CAST(j.value ->> 1 AS BIGINT) \
-                 JOIN messages m ON m.id = b.message_id \
-                 WHERE m.created_at >= $1 AND m.text_signature IS NOT NULL",
-                json_rows(self.backend, 2)
-            );
-            let json = serde_json::to_string(&wanted)
-                .map_err(|e| StoreError::Invalid(format!("cannot encode band keys: {e}")))?;
-            let q = sqlx::query(AssertSqlSafe(sql))
-                .bind(since.millis())
-                .bind(json);
-            for r in q.fetch_all(&mut *tx).await? {
-                stored.push((
-                    rows::int(&r, "territory_id")?,
-                    rows::int(&r, "band")?,
-                    Timestamp(rows::int(&r, "created_at")?),
-                    DuplicateCandidate {
-                        id: MessageId(rows::int(&r, "id")?),
-                        group: rows::opt_int(&r, "duplicate_group")?.map(MessageId),
-                        status: rows::text(&r, "status")?.parse()?,
-                        signature: rows::text(&r, "text_signature")?,
-                    },
-                ));
-            }
-        }
         let mut out = Vec::with_capacity(items.len());
         let mut bands = Vec::new();
         let mut events = Vec::new();
@@ -635,21 +587,20 @@ impl Store {
                 (group, item.duplicates_since, new.message.territory)
             {
                 let t = territory.get();
-                let mut candidates: Vec<DuplicateCandidate> = stored
-                    .iter()
-                    .filter(|(ct, band, at, _)| {
-                        *ct == t && *at >= since && new.bands.contains(band)
-                    })
-                    .map(|(_, _, _, c)| c.clone())
-                    .chain(
-                        fresh
-                            .iter()
-                            .filter(|(ct, b, at, _)| {
-                                *ct == t && *at >= since && b.iter().any(|x| new.bands.contains(x))
-                            })
-                            .map(|(_, _, _, c)| c.clone()),
-                    )
-                    .collect();
+                // The stored candidates: the same bounded lookup as a single submission (the
+                // newest band hits only), so a batch costs the same per item however many
+                // similar messages the territory holds. This batch's own messages are not in
+                // `message_bands` yet: they come from `fresh`.
+                let mut candidates: Vec<DuplicateCandidate> =
+                    candidates_on(&mut tx, territory, &new.bands, since).await?;
+                candidates.extend(
+                    fresh
+                        .iter()
+                        .filter(|(ct, b, at, _)| {
+                            *ct == t && *at >= since && b.iter().any(|x| new.bands.contains(x))
+                        })
+                        .map(|(_, _, _, c)| c.clone()),
+                );
                 candidates.sort_by_key(|c| std::cmp::Reverse(c.id));
                 candidates.dedup_by_key(|c| c.id);
                 candidates.truncate(MAX_CANDIDATES);
