@@ -555,6 +555,19 @@ impl Store {
                 ),
             );
         }
+        // Duplicate candidates of every new item, in two statements for the whole batch: the
+        // same bounded lookup as a single submission (the newest band hits only).
+        let looked_up: Vec<(usize, &BatchItem<'_>)> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| {
+                !seen.contains_key(i.key)
+                    && i.new.duplicate_group.is_none()
+                    && i.duplicates_since.is_some()
+                    && i.new.message.territory.is_some()
+            })
+            .collect();
+        let mut stored = batch_candidates(&mut tx, self.backend, &looked_up).await?;
         let mut out = Vec::with_capacity(items.len());
         let mut bands = Vec::new();
         let mut events = Vec::new();
@@ -562,7 +575,7 @@ impl Store {
         let mut emails: Vec<(NewEmail, Timestamp)> = Vec::new();
         // This batch's messages, as candidates for the later ones.
         let mut fresh: Vec<(i64, &[i64], Timestamp, DuplicateCandidate)> = Vec::new();
-        for item in items {
+        for (index, item) in items.iter().enumerate() {
             let new = item.new;
             if let Some((id, hash)) = seen.get(item.key) {
                 if hash.as_deref() == Some(item.payload_hash) {
@@ -592,7 +605,7 @@ impl Store {
                 // similar messages the territory holds. This batch's own messages are not in
                 // `message_bands` yet: they come from `fresh`.
                 let mut candidates: Vec<DuplicateCandidate> =
-                    candidates_on(&mut tx, territory, &new.bands, since).await?;
+                    stored.remove(&index).unwrap_or_default();
                 candidates.extend(
                     fresh
                         .iter()
@@ -1402,6 +1415,108 @@ fn record_of(item: &BatchItem<'_>, id: i64, group: Option<MessageId>) -> Message
     record.duplicate_group = group;
     record.deadline_clock = new.deadline_clock.clone();
     record
+}
+
+/// The stored duplicate candidates of each of `items` (keyed by the item's index in the batch), newest
+/// first, [`MAX_CANDIDATES`] at most each: exactly what [`candidates_on`] gives each of them,
+/// in two statements for the whole batch (the ids per item, then each distinct message once).
+async fn batch_candidates(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    items: &[(usize, &BatchItem<'_>)],
+) -> Result<std::collections::HashMap<usize, Vec<DuplicateCandidate>>> {
+    let mut out = std::collections::HashMap::new();
+    let wanted: Vec<(i64, &[i64], i64)> = items
+        .iter()
+        .filter_map(|(_, i)| {
+            Some((
+                i.new.message.territory?.get(),
+                i.new.bands.as_slice(),
+                i.duplicates_since?.millis(),
+            ))
+        })
+        .collect();
+    if wanted.len() != items.len() || wanted.is_empty() {
+        return Ok(out);
+    }
+    let ids_sql = match backend {
+        Backend::Sqlite => format!(
+            "SELECT x.item, x.id FROM (SELECT it.key AS item, m.id, \
+             ROW_NUMBER() OVER (PARTITION BY it.key ORDER BY m.id DESC) AS rn \
+             FROM json_each($1) AS it JOIN messages m ON m.id IN (SELECT b.message_id \
+             FROM message_bands b WHERE b.territory_id = CAST(it.value ->> 0 AS BIGINT) \
+             AND b.band IN (SELECT CAST(v.value AS BIGINT) FROM json_each(it.value -> 1) AS v) \
+             ORDER BY b.message_id DESC LIMIT {BAND_HITS}) \
+             WHERE m.created_at >= CAST(it.value ->> 2 AS BIGINT) \
+             AND m.text_signature IS NOT NULL) AS x WHERE x.rn <= {MAX_CANDIDATES}"
+        ),
+        Backend::Postgres => format!(
+            "SELECT x.item, x.id FROM (SELECT it.item - 1 AS item, m.id, \
+             ROW_NUMBER() OVER (PARTITION BY it.item ORDER BY m.id DESC) AS rn \
+             FROM json_array_elements($1::json) WITH ORDINALITY AS it(value, item) \
+             CROSS JOIN LATERAL (SELECT DISTINCT h.message_id FROM (SELECT b.message_id \
+             FROM message_bands b WHERE b.territory_id = (it.value ->> 0)::bigint \
+             AND b.band IN (SELECT v.x::bigint FROM json_array_elements_text(it.value -> 1) AS v(x)) \
+             ORDER BY b.message_id DESC LIMIT {BAND_HITS}) AS h) AS hits \
+             JOIN messages m ON m.id = hits.message_id \
+             WHERE m.created_at >= (it.value ->> 2)::bigint \
+             AND m.text_signature IS NOT NULL) AS x WHERE x.rn <= {MAX_CANDIDATES}"
+        ),
+    };
+    let json = serde_json::to_string(&wanted)
+        .map_err(|e| StoreError::Invalid(format!("cannot encode band keys: {e}")))?;
+    let mut per_item: Vec<(usize, i64)> = Vec::new();
+    for r in sqlx::query(AssertSqlSafe(ids_sql))
+        .bind(json)
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        let item = usize::try_from(rows::int(&r, "item")?)
+            .map_err(|_| StoreError::Invalid("negative batch item".into()))?;
+        per_item.push((item, rows::int(&r, "id")?));
+    }
+    if per_item.is_empty() {
+        return Ok(out);
+    }
+    let mut ids: Vec<i64> = per_item.iter().map(|(_, id)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let details_sql = format!(
+        "SELECT id, duplicate_group, status, text_signature FROM messages WHERE id IN ({})",
+        match backend {
+            Backend::Sqlite => "SELECT CAST(value AS BIGINT) FROM json_each($1)",
+            Backend::Postgres =>
+                "SELECT v.x::bigint FROM json_array_elements_text($1::json) AS v(x)",
+        }
+    );
+    let json = serde_json::to_string(&ids)
+        .map_err(|e| StoreError::Invalid(format!("cannot encode message ids: {e}")))?;
+    let mut details = std::collections::HashMap::with_capacity(ids.len());
+    for r in sqlx::query(AssertSqlSafe(details_sql))
+        .bind(json)
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        let id = rows::int(&r, "id")?;
+        details.insert(
+            id,
+            DuplicateCandidate {
+                id: MessageId(id),
+                group: rows::opt_int(&r, "duplicate_group")?.map(MessageId),
+                status: rows::text(&r, "status")?.parse()?,
+                signature: rows::text(&r, "text_signature")?,
+            },
+        );
+    }
+    for (item, id) in per_item {
+        let (Some((index, _)), Some(candidate)) = (items.get(item), details.get(&id)) else {
+            continue;
+        };
+        out.entry(*index)
+            .or_insert_with(Vec::new)
+            .push(candidate.clone());
+    }
+    Ok(out)
 }
 
 /// How many band hits (newest first) are looked at per intake: bounds the duplicate search to
