@@ -26,10 +26,22 @@ pub(crate) fn start_demo(data_dir: &std::path::Path) -> Server {
     start(data_dir)
 }
 
-fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> Server {
+pub(crate) fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> Server {
+    start_on(data_dir, extra, "127.0.0.1:0", &[])
+}
+
+/// `otklik [EXTRA…] serve --listen LISTEN --demo` with its data in `data_dir` and `envs` in
+/// its environment.
+pub(crate) fn start_on(
+    data_dir: &std::path::Path,
+    extra: &[&str],
+    listen: &str,
+    envs: &[(&str, &str)],
+) -> Server {
     let mut child = otklik(data_dir)
+        .envs(envs.iter().copied())
         .args(extra)
-        .args(["serve", "--listen", "127.0.0.1:0", "--demo"])
+        .args(["serve", "--listen", listen, "--demo"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -388,7 +400,7 @@ async fn serve_sends_queued_emails_through_the_configured_relay() {
 }
 
 /// The decoded text/plain part of a MIME e-mail as lettre writes it (base64).
-fn text_part(data: &str) -> String {
+pub(crate) fn text_part(data: &str) -> String {
     use base64::Engine as _;
     let Some((_, rest)) = data.split_once("Content-Type: text/plain; charset=utf-8\r\n") else {
         return String::new();
@@ -455,4 +467,117 @@ async fn api_token_from_the_cli_submits_through_the_running_server() {
     assert!(out.status.success(), "{}", crate::support::text(&out));
     let res = post().await.expect("post");
     assert_eq!(res.status().as_u16(), 401);
+}
+
+/// Out of the box (`serve --demo`, no `[citizen_oidc]`) the citizen pages work and say plainly
+/// that sign-in is not configured; the rating page and uploads are wired.
+#[tokio::test]
+async fn serve_demo_citizen_pages_without_a_sign_in_provider() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = start(dir.path());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let get = |path: &str| http.get(format!("{}{path}", server.base)).send();
+    let res = get("/widget/adm-seversk").await.expect("widget");
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.expect("text");
+    assert!(
+        page.contains("вход через Госуслуги (ЕСИА) на сервере не настроен"),
+        "{page}"
+    );
+    assert!(!page.contains("Войти через Госуслуги"), "{page}");
+    let res = get("/citizen/login?next=/widget/adm-seversk")
+        .await
+        .expect("login");
+    assert_eq!(res.status(), 503);
+    assert!(res.text().await.expect("text").contains("не настроен"));
+    let script = get("/widget.js").await.expect("script");
+    assert_eq!(script.status(), 200);
+    // The rating links are verified with the notifications' key: a forged link is refused
+    // (not «rating is not configured»).
+    let res = get("/rate?t=forged").await.expect("rate");
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.expect("text").contains("недействительна"));
+    assert!(dir.path().join("attachments").is_dir());
+    assert!(dir.path().join("rating.key").exists());
+}
+
+/// `[server] write_rate_per_minute` limits form submissions per client address: `429` with
+/// `Retry-After` and a Russian page (one a minute: the second is refused however slow the
+/// machine).
+#[tokio::test]
+async fn serve_limits_form_submissions_per_address() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = dir.path().join("otklik.toml");
+    std::fs::write(&config, "[server]\nwrite_rate_per_minute = 1\n").expect("config");
+    let config = config.to_string_lossy().into_owned();
+    let server = start_with(dir.path(), &["--config", &config]);
+    let http = reqwest::Client::new();
+    let post = || {
+        http.post(format!("{}/rate", server.base))
+            .form(&[("t", "forged"), ("rating", "5")])
+            .send()
+    };
+    let first = post().await.expect("first");
+    assert_eq!(first.status(), 400, "reaches the rating page's own checks");
+    let second = post().await.expect("second");
+    assert_eq!(second.status(), 429);
+    let wait: u64 = second.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    let page = second.text().await.expect("text");
+    assert!(page.contains("Слишком много запросов"), "{page}");
+    // Pages are still read.
+    let res = http
+        .get(format!("{}/widget/adm-seversk", server.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), 200);
+}
+
+/// A configured identity provider that does not answer stops the start with a clear error
+/// naming the section.
+#[tokio::test]
+async fn serve_refuses_to_start_with_an_unreachable_sign_in_provider() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let config = dir.path().join("otklik.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[citizen_oidc]\nissuer = \"http://127.0.0.1:{port}\"\nclient_id = \"otklik\"\n\
+             client_secret = \"very-secret-value\"\n"
+        ),
+    )
+    .expect("config");
+    let out = crate::support::run(
+        otklik(dir.path())
+            .args(["--config", &config.to_string_lossy()])
+            .args(["serve", "--listen", "127.0.0.1:0", "--no-collect"]),
+    );
+    let text = crate::support::text(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("[citizen_oidc]"), "{text}");
+    assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+    assert!(!text.contains("very-secret-value"), "{text}");
+
+    // A malformed table is refused before anything starts.
+    std::fs::write(&config, "[citizen_oidc]\nclient_id = \"otklik\"\n").expect("config");
+    let out = crate::support::run(
+        otklik(dir.path())
+            .args(["--config", &config.to_string_lossy()])
+            .args(["serve", "--listen", "127.0.0.1:0"]),
+    );
+    let text = crate::support::text(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("citizen_oidc.issuer is required"), "{text}");
 }

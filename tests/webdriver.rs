@@ -24,6 +24,9 @@ pub struct Browser {
     session: String,
     http: reqwest::Client,
     _profile: tempfile::TempDir,
+    /// How long [`Browser::find`] and the other waits wait (10 s unless
+    /// [`Browser::set_patience`]).
+    patience: Duration,
 }
 
 /// A located element.
@@ -96,6 +99,7 @@ impl Browser {
             session: String::new(),
             http,
             _profile: profile,
+            patience: Duration::from_secs(10),
         };
         let v = browser.call("POST", "/session", caps).await;
         browser.session = v["sessionId"]
@@ -161,7 +165,7 @@ impl Browser {
 
     /// The first element matching a CSS selector, waiting up to 10 s for it.
     pub async fn find(&self, css: &str) -> Element {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + self.patience;
         loop {
             let url = format!("{}{}", self.base, self.s("/element"));
             let res = self
@@ -208,6 +212,43 @@ impl Browser {
         .await;
     }
 
+    /// Waits (up to the patience) until the first element matching `css` shows a text that
+    /// contains `needle`, and returns that text. Reads through a script, so an element of the
+    /// previous page replaced by a navigation in flight is never read stale.
+    pub async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let deadline = Instant::now() + self.patience;
+        let js = format!(
+            "const e = document.querySelector({}); return e ? e.innerText : null;",
+            serde_json::to_string(css).expect("css as JSON")
+        );
+        loop {
+            let res = self
+                .http
+                .post(format!("{}{}", self.base, self.s("/execute/sync")))
+                .json(&json!({ "script": js, "args": [] }))
+                .send()
+                .await;
+            let seen = match res {
+                Ok(r) => r
+                    .json::<Value>()
+                    .await
+                    .ok()
+                    .and_then(|v| v["value"].as_str().map(str::to_owned)),
+                Err(_) => None,
+            };
+            if let Some(text) = seen.as_deref()
+                && text.contains(needle)
+            {
+                return text.to_owned();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {css} containing {needle:?} (last seen: {seen:?})"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The visible text of an element.
     pub async fn text(&self, e: &Element) -> String {
         self.call(
@@ -239,6 +280,75 @@ impl Browser {
             json!({ "script": js, "args": [] }),
         )
         .await
+    }
+
+    /// Waits up to `patience` for elements, windows and URLs (long scenarios on a loaded
+    /// machine).
+    pub fn set_patience(&mut self, patience: Duration) {
+        self.patience = patience;
+    }
+
+    /// The handle of the current window.
+    pub async fn window(&self) -> String {
+        self.call("GET", &self.s("/window"), Value::Null)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The handles of every open window.
+    pub async fn windows(&self) -> Vec<String> {
+        self.call("GET", &self.s("/window/handles"), Value::Null)
+            .await
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|h| h.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Switches to the window `handle`.
+    pub async fn switch_to_window(&self, handle: &str) {
+        self.call("POST", &self.s("/window"), json!({ "handle": handle }))
+            .await;
+    }
+
+    /// Waits up to 10 s for a window not among `known` to open and switches to it.
+    pub async fn switch_to_new_window(&self, known: &[String]) -> String {
+        let deadline = Instant::now() + self.patience;
+        loop {
+            if let Some(h) = self
+                .windows()
+                .await
+                .into_iter()
+                .find(|h| !known.contains(h))
+            {
+                self.switch_to_window(&h).await;
+                return h;
+            }
+            assert!(Instant::now() < deadline, "no new window opened");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits up to 10 s until the current URL contains `part`; the URL.
+    pub async fn wait_for_url(&self, part: &str) -> String {
+        let deadline = Instant::now() + self.patience;
+        loop {
+            let url = self.url().await;
+            if url.contains(part) {
+                return url;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the URL never contained {part:?}; at {url}:\n{}",
+                self.source().await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Saves a PNG screenshot as `target/browser-artifacts/NAME.png` and returns its path.
@@ -276,4 +386,39 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+/// A tiny HTTP server on another loopback port serving `html` for every request: the site of
+/// another origin that embeds a widget (an organisation's own site).
+pub async fn host_site(html: String) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind host site");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                return;
+            };
+            let html = html.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tokio::io::AsyncReadExt::read(&mut conn, &mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let res = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{html}",
+                    html.len()
+                );
+                let _ = tokio::io::AsyncWriteExt::write_all(&mut conn, res.as_bytes()).await;
+                let _ = tokio::io::AsyncWriteExt::shutdown(&mut conn).await;
+            });
+        }
+    });
+    (format!("http://{addr}/"), task)
 }

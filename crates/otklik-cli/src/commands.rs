@@ -120,9 +120,11 @@ async fn run_async(cfg: Config, command: Command) -> anyhow::Result<ExitCode> {
         Command::Tokens { command } => crate::tokens::run(&cfg, command).await,
         Command::Report(args) => crate::report::run(&cfg, args).await,
         Command::Searches { command } => crate::searches::run(&cfg, command).await,
+        Command::Polls { command } => crate::polls::run(&cfg, command).await,
         Command::Search(mut args) => {
             args.database_url.get_or_insert_with(|| cfg.database_url());
             args.data_dir.get_or_insert_with(|| cfg.data_dir.clone());
+            args.rules_dir.get_or_insert_with(|| cfg.rules_dir.clone());
             crate::search::run(args).await.map(|()| ExitCode::SUCCESS)
         }
         Command::Topics(mut args) => {
@@ -180,6 +182,9 @@ fn rules_check(cfg: &Config, routing: &[PathBuf]) -> anyhow::Result<ExitCode> {
         "routing rules:   {} explicit, {} level entries",
         s.routing_rules, s.routing_levels
     );
+    if !crate::polls::check_topics(&cfg.rules_dir) {
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -433,8 +438,7 @@ async fn serve(
         tree: rules.tree().clone(),
     };
     // The state installs the metrics recorder: before the pipeline records anything.
-    let (reasons, _) =
-        otklik_pipeline::load_workflow_rules(rules.dir()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let reasons = workflow.reject_reasons().clone();
     let auth = otklik_web::auth::AuthConfig {
         secure_cookies: cfg.server.secure_cookies,
         trust_forwarded_for: cfg.server.trust_forwarded_for,
@@ -444,7 +448,9 @@ async fn serve(
     let mut state = otklik_web::AppState::new(store.clone(), info)?
         .with_workflow(std::sync::Arc::new(workflow.clone()))
         .with_reject_reasons(reasons)
-        .with_auth(auth.clone());
+        .with_auth(auth.clone())
+        .with_polls(crate::polls::for_serve(&cfg, &store)?);
+    state = citizen_side(state, &cfg).await?;
     if let Some(d) = &demo {
         state = state.with_feeds(d.join("feeds"));
     }
@@ -465,6 +471,21 @@ async fn serve(
         auth.limits,
         stop_rx.clone(),
     ));
+    // Archive search: DATA_DIR/search, synced with the store every second (index_sync).
+    if let Some((index, task)) = crate::index_sync::start(&cfg.data_dir, &store, stop_rx.clone()) {
+        background.push(crate::index_sync::spawn_alerts(
+            store.clone(),
+            index.clone(),
+            alert_interval()?,
+            Some(format!(
+                "{}/office/search",
+                cfg.notify.public_url.trim_end_matches('/')
+            )),
+            stop_rx.clone(),
+        ));
+        state = state.with_search(index);
+        background.push(task);
+    }
     println!("Otklik is running at http://{addr}/ (Ctrl+C to stop)");
     let signal = async move {
         shutdown_signal().await;
@@ -483,6 +504,66 @@ async fn serve(
     }
     served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The citizen side of `serve`: sign-in through `[citizen_oidc]` (its provider must answer
+/// now: a wrong issuer or an unreachable provider stops the start with a clear error), the
+/// signed rating links of the answer e-mails (the notifications' key and public address),
+/// the widget's photos in `DATA_DIR/attachments`, and the per-address limit of form
+/// submissions.
+async fn citizen_side(
+    state: otklik_web::AppState,
+    cfg: &Config,
+) -> anyhow::Result<otklik_web::AppState> {
+    let key = crate::mail::rating_key(cfg)?;
+    let base = cfg.notify.public_url.trim_end_matches('/');
+    let links = otklik_notify::RatingLinks::new(&key, format!("{base}/rate"))
+        .map_err(|e| anyhow::anyhow!("rating links: {e}"))?;
+    let dir = cfg.attachments_dir();
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the attachments directory {}", dir.display()))?;
+    let mut state = state
+        .with_rating_links(links)
+        .with_attachments(otklik_store::AttachmentFiles::new(dir))
+        .with_write_rate(cfg.server.write_rate_per_minute);
+    match &cfg.citizen_oidc {
+        Some(o) => {
+            let settings = o.to_settings(&cfg.notify.public_url);
+            let issuer = settings.issuer.clone();
+            let redirect = settings.redirect_url.clone();
+            let client = otklik_web::oidc::OidcClient::connect(settings)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "[citizen_oidc]: cannot use the identity provider {issuer}: {e}"
+                    )
+                })?;
+            tracing::info!(%issuer, %redirect, provider = client.provider(), "citizens sign in through OIDC");
+            state = state.with_oidc(client);
+        }
+        None => tracing::warn!(
+            "no [citizen_oidc] section: citizens cannot sign in (the widget says that sign-in is not configured)"
+        ),
+    }
+    Ok(state)
+}
+
+/// How often `serve` checks saved searches: [`crate::index_sync::ALERT_INTERVAL`], or
+/// `OTKLIK_SAVED_SEARCH_CHECK_SECONDS` (tests and operators who want earlier alerts).
+fn alert_interval() -> anyhow::Result<std::time::Duration> {
+    match std::env::var("OTKLIK_SAVED_SEARCH_CHECK_SECONDS") {
+        Ok(v) => {
+            let secs: u64 = v.trim().parse().with_context(|| {
+                format!("OTKLIK_SAVED_SEARCH_CHECK_SECONDS must be a number of seconds, not {v:?}")
+            })?;
+            anyhow::ensure!(
+                secs > 0,
+                "OTKLIK_SAVED_SEARCH_CHECK_SECONDS must be positive"
+            );
+            Ok(std::time::Duration::from_secs(secs))
+        }
+        Err(_) => Ok(crate::index_sync::ALERT_INTERVAL),
+    }
 }
 
 /// The staff session timeouts of `[server]`.

@@ -18,8 +18,10 @@ mod commands;
 pub mod communities;
 pub mod config;
 mod demo;
+mod index_sync;
 mod logging;
 pub mod mail;
+pub mod polls;
 pub mod replies;
 pub mod report;
 pub mod search;
@@ -187,6 +189,12 @@ pub enum Command {
     /// Reports: volumes, deadlines, late answers, satisfaction, onboarding, Госпаблики — as a
     /// table, CSV or XLSX.
     Report(report::ReportArgs),
+    /// Polls («Голосования»): list, show one, results (table, CSV, XLSX), anomaly report.
+    Polls {
+        /// Polls subcommand.
+        #[command(subcommand)]
+        command: polls::PollsCommand,
+    },
     /// Saved searches with e-mail alerts on spikes: add, list, remove, check.
     Searches {
         /// Saved-searches subcommand.

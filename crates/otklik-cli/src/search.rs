@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
+use otklik_reports::Names;
 use otklik_search::sync::{SyncOptions, rebuild, sync};
 use otklik_search::{Facet, IndexerOptions, SearchIndex, SearchQuery, SearchResults, Sort};
 use otklik_store::Store;
@@ -64,6 +65,10 @@ pub struct SearchArgs {
     /// The data directory; filled in from the configuration by the caller.
     #[arg(skip)]
     pub data_dir: Option<PathBuf>,
+    /// The rules directory, for the names of categories (default: `OTKLIK_RULES_DIR`, else
+    /// `rules`).
+    #[arg(skip)]
+    pub rules_dir: Option<PathBuf>,
 }
 
 /// `--sort`.
@@ -162,15 +167,56 @@ async fn open_store(args: &SearchArgs) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-fn print_text(r: &SearchResults) {
+/// Names for facet values and hits: organisations and territories from the store, categories
+/// from the rules (their codes when the rules cannot be read).
+async fn load_names(store: &Store, args: &SearchArgs) -> Names {
+    let dir = args
+        .rules_dir
+        .clone()
+        .or_else(|| std::env::var_os("OTKLIK_RULES_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("rules"));
+    let tree = match otklik_rules::RulesDir::load(&dir) {
+        Ok(rules) => Some(rules.tree().clone()),
+        Err(e) => {
+            tracing::debug!(error = %e, "rules not readable: categories shown by code");
+            None
+        }
+    };
+    match Names::load(store, tree.as_ref()).await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "names not readable: ids shown");
+            Names::new(&[], &[], tree.as_ref())
+        }
+    }
+}
+
+/// A facet value as people read it, with the raw value when the name differs (so it can be
+/// passed to `--filter`): `Дороги (roads)`.
+fn facet_text(names: &Names, facet: Facet, value: &str) -> String {
+    let name = names.facet_value(facet, value);
+    if name == value || facet == Facet::Period {
+        name
+    } else {
+        format!("{name} ({value})")
+    }
+}
+
+fn print_text(r: &SearchResults, names: &Names) {
     println!("{} found ({:.1} ms)", r.total, r.took_us as f64 / 1000.0);
     for hit in &r.hits {
         let d = &hit.doc;
         let day = otklik_search::month_of(d.published_at);
-        let fields: Vec<&str> = [&d.network, &d.subcategory, &d.territory, &d.status]
-            .into_iter()
-            .filter_map(|v| v.as_deref())
-            .collect();
+        let fields: Vec<String> = [
+            (Facet::Network, &d.network),
+            (Facet::Subcategory, &d.subcategory),
+            (Facet::Territory, &d.territory),
+            (Facet::Organisation, &d.organisation),
+            (Facet::Status, &d.status),
+        ]
+        .into_iter()
+        .filter_map(|(f, v)| v.as_deref().map(|v| names.facet_value(f, v)))
+        .collect();
         println!(
             "\n[{} {}] {day} {}",
             hit.key.kind,
@@ -202,7 +248,7 @@ fn print_text(r: &SearchResults) {
         let values: Vec<String> = facet
             .values
             .iter()
-            .map(|v| format!("{} {}", v.value, v.count))
+            .map(|v| format!("{} {}", facet_text(names, facet.facet, &v.value), v.count))
             .collect();
         let other = if facet.other > 0 {
             format!(", other {}", facet.other)
@@ -246,22 +292,29 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     let query = build_query(&args)?;
     let index = SearchIndex::open(&dir)
         .with_context(|| format!("opening the search index in {}", dir.display()))?;
+    let store = open_store(&args).await?;
     if !args.no_sync {
-        let store = open_store(&args).await?;
-        let mut indexer = index
-            .indexer(IndexerOptions::default())
-            .context("the search index is being written by another process; try --no-sync")?;
-        let report = sync(&store, &mut indexer, SyncOptions::default()).await?;
-        tracing::debug!(?report, "search index synced");
-        indexer.finish()?;
-        store.close().await;
+        match index.indexer(IndexerOptions::default()) {
+            Ok(mut indexer) => {
+                let report = sync(&store, &mut indexer, SyncOptions::default()).await?;
+                tracing::debug!(?report, "search index synced");
+                indexer.finish()?;
+            }
+            // `otklik serve` holds the writer and keeps the index in step itself.
+            Err(otklik_search::SearchError::Index(e)) => {
+                tracing::info!(error = %e, "the index is written by another process (otklik serve?): searching it as it is");
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     let results = index.search(&query)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&results)?);
     } else {
-        print_text(&results);
+        let names = load_names(&store, &args).await;
+        print_text(&results, &names);
     }
+    store.close().await;
     Ok(())
 }
 

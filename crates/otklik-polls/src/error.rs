@@ -63,6 +63,50 @@ pub enum BallotError {
     ControlCharacters,
 }
 
+impl BallotError {
+    /// The problem in Russian, for the voter.
+    pub fn message_ru(&self) -> String {
+        match self {
+            Self::WrongKind { .. } => {
+                "Ответ не подходит к этому голосованию. Обновите страницу и ответьте заново.".into()
+            }
+            Self::UnknownOption(_) => {
+                "Выбран вариант, которого нет в этом голосовании. Обновите страницу.".into()
+            }
+            Self::DuplicateOption(_) => "Один и тот же вариант выбран дважды.".into(),
+            Self::TooFew { min, got } => {
+                format!("Выберите не меньше {min} вариант(ов): выбрано {got}.")
+            }
+            Self::TooMany { max, got } => {
+                format!("Выберите не больше {max} вариант(ов): выбрано {got}.")
+            }
+            Self::OverBudget { cap, total } => format!(
+                "Выбранные проекты стоят {} руб., это больше бюджета {} руб. Уберите часть проектов.",
+                group_digits(*total),
+                group_digits(*cap)
+            ),
+            Self::EmptyText => "Ответ пуст: напишите его.".into(),
+            Self::TextTooLong { max, got } => {
+                format!("Ответ длиннее {max} знаков ({got}). Сократите его.")
+            }
+            Self::ControlCharacters => "Ответ содержит недопустимые служебные символы.".into(),
+        }
+    }
+}
+
+/// `1234567` as «1 234 567» (thin groups of three, as Russian money is written).
+pub fn group_digits(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{a0}');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
 /// Why a voter is outside a poll's audience.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum AudienceError {
@@ -81,6 +125,26 @@ pub enum AudienceError {
         /// The poll's minimum age.
         min_age: u32,
     },
+}
+
+impl AudienceError {
+    /// The problem in Russian, for the voter.
+    pub fn message_ru(&self) -> String {
+        match self {
+            Self::TerritoryUnknown => {
+                "Голосование проводится для жителей территории: укажите, где вы живёте.".into()
+            }
+            Self::OutsideTerritory => {
+                "Голосование проводится для жителей другой территории.".into()
+            }
+            Self::AgeUnknown => {
+                "Голосование проводится с ограничением по возрасту: подтвердите возраст.".into()
+            }
+            Self::TooYoung { min_age } => {
+                format!("В голосовании участвуют граждане от {min_age} лет.")
+            }
+        }
+    }
 }
 
 /// Everything the polls service can fail with.
@@ -175,6 +239,43 @@ impl PollsError {
                 | Self::KeyReused
                 | Self::RateLimited
         )
+    }
+}
+
+impl PollsError {
+    /// A refusal or problem in Russian, for people (system failures get a general text).
+    pub fn message_ru(&self) -> String {
+        match self {
+            Self::NotFound(_) => "Голосование не найдено.".into(),
+            Self::InvalidPoll(p) => format!("Голосование заполнено неверно: {}.", p.join("; ")),
+            Self::InvalidBallot(b) => b.message_ru(),
+            Self::Audience(a) => a.message_ru(),
+            Self::Forbidden(_) => "У вас нет прав на это действие с голосованием.".into(),
+            Self::WrongStatus { status, .. } => format!(
+                "Действие недоступно: голосование сейчас в состоянии «{}».",
+                status.label_ru()
+            ),
+            Self::NotOpen { status, .. } => format!(
+                "Голосование не принимает голоса: оно в состоянии «{}».",
+                status.label_ru()
+            ),
+            Self::NotStarted(_) => "Голосование ещё не началось.".into(),
+            Self::Ended(_) => "Голосование завершено: голоса больше не принимаются.".into(),
+            Self::AlreadyVoted { .. } => {
+                "Вы уже проголосовали. В этом голосовании изменить ответ нельзя.".into()
+            }
+            Self::KeyReused => {
+                "Эта форма уже была отправлена с другим ответом. Обновите страницу и ответьте заново.".into()
+            }
+            Self::RateLimited => {
+                "Слишком много голосов из вашей сети за короткое время. Попробуйте позже.".into()
+            }
+            Self::ResultsHidden(_) => "Итоги будут показаны после завершения голосования.".into(),
+            Self::Invalid(_) => "Запрос заполнен неверно.".into(),
+            Self::Topics(_) | Self::Store(_) | Self::WriterGone | Self::Export(_) => {
+                "Внутренняя ошибка. Попробуйте повторить позже.".into()
+            }
+        }
     }
 }
 

@@ -91,8 +91,8 @@ pub mod xlsx;
 pub use anomaly::{AnomalyReport, AnomalyRules, Burst, BurstSource, find_bursts};
 pub use audience::{TerritoryTree, VoteMeta, check_audience};
 pub use ballot::{Ballot, CheckedBallot, check_ballot};
-pub use definition::{choice_bounds, validate_draft};
-pub use error::{AudienceError, BallotError, PollsError, Result};
+pub use definition::{choice_bounds, validate_draft, validate_draft_ru};
+pub use error::{AudienceError, BallotError, PollsError, Result, group_digits};
 pub use identity::{VoterKey, network_prefix};
 pub use lifecycle::{OrgTree, PollAction};
 pub use otklik_store::{

@@ -28,7 +28,7 @@ use crate::names::Names;
 use crate::period::day_label;
 use crate::table::{Cell, Table};
 use crate::zone::{ZoneThresholds, percent};
-use crate::{Period, Result};
+use crate::{Period, Result, Scope};
 
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -429,8 +429,25 @@ pub async fn deadlines(
     now: Timestamp,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<DeadlineReport> {
+    deadlines_in(store, cal, period, now, &Scope::All, progress).await
+}
+
+/// [`deadlines`] of the messages whose executor is in `scope`.
+pub async fn deadlines_in(
+    store: &otklik_store::Store,
+    cal: &Calendar,
+    period: Period,
+    now: Timestamp,
+    scope: &Scope,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<DeadlineReport> {
     let mut b = DeadlineBuilder::new(cal, period, now);
-    for_each_record(store, period, crate::feed::PAGE, progress, |r| b.add(r)).await?;
+    for_each_record(store, period, crate::feed::PAGE, progress, |r| {
+        if scope.allows(r.message.executor) {
+            b.add(r);
+        }
+    })
+    .await?;
     Ok(b.finish())
 }
 
@@ -442,9 +459,23 @@ pub async fn late_answers(
     now: Timestamp,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<LateReport> {
+    late_answers_in(store, cal, period, now, &Scope::All, progress).await
+}
+
+/// [`late_answers`] of the messages whose executor is in `scope`.
+pub async fn late_answers_in(
+    store: &otklik_store::Store,
+    cal: &Calendar,
+    period: Period,
+    now: Timestamp,
+    scope: &Scope,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<LateReport> {
     let mut report = LateReport::new(period, now);
     for_each_record(store, period, crate::feed::PAGE, progress, |r| {
-        report.add(cal, r);
+        if scope.allows(r.message.executor) {
+            report.add(cal, r);
+        }
     })
     .await?;
     Ok(report)

@@ -16,7 +16,7 @@ use otklik_store::RegisteredCommunity;
 use crate::names::Names;
 use crate::table::{Cell, Table};
 use crate::zone::{Zone, ZoneThresholds, percent};
-use crate::{ReportError, Result};
+use crate::{ReportError, Result, Scope};
 
 /// What coverage is grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -273,8 +273,21 @@ pub async fn gospabliki(
     active_days: u32,
     zones: ZoneThresholds,
 ) -> Result<CoverageReport> {
-    let organisations = store.organisations().await?;
-    let communities = store.registered_communities().await?;
+    gospabliki_in(store, by, now, active_days, zones, &Scope::All).await
+}
+
+/// [`gospabliki`] of the organisations in `scope` and their pages.
+pub async fn gospabliki_in(
+    store: &otklik_store::Store,
+    by: CoverageBy,
+    now: Timestamp,
+    active_days: u32,
+    zones: ZoneThresholds,
+    scope: &Scope,
+) -> Result<CoverageReport> {
+    let organisations = scope.filter_organisations(&store.organisations().await?);
+    let mut communities = store.registered_communities().await?;
+    communities.retain(|c| scope.allows(Some(c.community.organisation)));
     Ok(CoverageReport::build(
         by,
         &organisations,

@@ -16,6 +16,8 @@
 //!   below), with what each lagging organisation must still do;
 //! - [`gospabliki`] — Госпаблики coverage per organisation type or territory: organisations
 //!   with the VK and OK pages the law requires, verified, active within N days;
+//! - [`Scope`] — every report can be limited to some organisations (`*_in` functions): what
+//!   an organisation-bound role (a municipality's head) may see;
 //! - [`alerts`] — saved searches checked for spikes, with one alert e-mail per search per day
 //!   queued in the outbox.
 //!
@@ -61,12 +63,14 @@ mod names;
 pub mod onboarding;
 mod period;
 pub mod satisfaction;
+mod scope;
 mod table;
 pub mod volumes;
 mod zone;
 
 pub use error::{ReportError, Result};
-pub use names::{NO_EXECUTOR, NO_TERRITORY, Names};
+pub use names::{NO_EXECUTOR, NO_TERRITORY, Names, month_label};
 pub use period::{Period, day_label, parse_day};
+pub use scope::Scope;
 pub use table::{Cell, Table, csv_field, to_xlsx};
 pub use zone::{Zone, ZoneThresholds, percent};

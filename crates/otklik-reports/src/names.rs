@@ -98,11 +98,86 @@ impl Names {
             .unwrap_or_else(|| code.to_owned())
     }
 
+    /// A value of an archive search facet as people read it: names of categories,
+    /// subcategories, territories and organisations (the index keeps codes and ids), Russian
+    /// labels of kinds, networks and statuses (a message's workflow status or a post's
+    /// classifier kind), months as «октябрь 2026».
+    ///
+    /// ```
+    /// use otklik_reports::Names;
+    /// use otklik_search::Facet;
+    /// let names = Names::default();
+    /// assert_eq!(names.facet_value(Facet::Network, "vk"), "ВКонтакте");
+    /// assert_eq!(names.facet_value(Facet::Status, "moderation"), "На модерации");
+    /// assert_eq!(names.facet_value(Facet::Status, "complaint"), "жалоба");
+    /// assert_eq!(names.facet_value(Facet::Period, "2026-10"), "октябрь 2026");
+    /// assert_eq!(names.facet_value(Facet::Kind, "post"), "публикация");
+    /// assert_eq!(names.facet_value(Facet::Territory, "7"), "Территория № 7");
+    /// ```
+    pub fn facet_value(&self, facet: otklik_search::Facet, value: &str) -> String {
+        use otklik_search::Facet;
+        let id = || value.trim().parse::<i64>().ok();
+        match facet {
+            Facet::Kind => match value {
+                "message" => "сообщение".to_owned(),
+                "post" => "публикация".to_owned(),
+                other => other.to_owned(),
+            },
+            Facet::Category => self.category(value),
+            Facet::Subcategory => self.subcategory(value),
+            Facet::Territory => match id() {
+                Some(i) => self.territory(Some(TerritoryId(i))),
+                None => value.to_owned(),
+            },
+            Facet::Organisation => match id() {
+                Some(i) => self.organisation(Some(OrganisationId(i))),
+                None => value.to_owned(),
+            },
+            Facet::Network => value
+                .parse::<otklik_domain::Network>()
+                .map_or_else(|_| value.to_owned(), |n| n.label_ru().to_owned()),
+            Facet::Status => match value.parse::<otklik_domain::MessageStatus>() {
+                Ok(s) => s.label_ru().to_owned(),
+                Err(_) => value
+                    .parse::<otklik_store::PostKind>()
+                    .map_or_else(|_| value.to_owned(), |k| k.label_ru().to_owned()),
+            },
+            Facet::Period => month_label(value),
+        }
+    }
+
     /// A subcategory's name, or its code when the tree does not know it.
     pub fn subcategory(&self, code: &str) -> String {
         self.subcategories
             .get(code)
             .cloned()
             .unwrap_or_else(|| code.to_owned())
+    }
+}
+
+/// `2026-10` → «октябрь 2026» (anything else unchanged).
+pub fn month_label(month: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "январь",
+        "февраль",
+        "март",
+        "апрель",
+        "май",
+        "июнь",
+        "июль",
+        "август",
+        "сентябрь",
+        "октябрь",
+        "ноябрь",
+        "декабрь",
+    ];
+    match month.split_once('-') {
+        Some((y, m)) if y.len() == 4 && y.parse::<u32>().is_ok() => m
+            .parse::<usize>()
+            .ok()
+            .and_then(|m| m.checked_sub(1))
+            .and_then(|i| MONTHS.get(i))
+            .map_or_else(|| month.to_owned(), |name| format!("{name} {y}")),
+        _ => month.to_owned(),
     }
 }

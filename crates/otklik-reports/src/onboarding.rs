@@ -12,10 +12,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use otklik_domain::{OrgKind, Organisation, OrganisationId, User};
 
-use crate::Result;
 use crate::names::Names;
 use crate::table::{Cell, Table};
 use crate::zone::{Zone, ZoneThresholds, percent};
+use crate::{Result, Scope};
 
 /// One organisation type's figures.
 #[derive(Debug, Clone, PartialEq)]
@@ -243,8 +243,18 @@ pub async fn onboarding(
     store: &otklik_store::Store,
     zones: ZoneThresholds,
 ) -> Result<OnboardingReport> {
-    let organisations = store.organisations().await?;
-    let users = store.users().await?;
+    onboarding_in(store, zones, &Scope::All).await
+}
+
+/// [`onboarding`] of the organisations in `scope` and their staff.
+pub async fn onboarding_in(
+    store: &otklik_store::Store,
+    zones: ZoneThresholds,
+    scope: &Scope,
+) -> Result<OnboardingReport> {
+    let organisations = scope.filter_organisations(&store.organisations().await?);
+    let mut users = store.users().await?;
+    users.retain(|u| u.organisation.is_some_and(|o| scope.allows(Some(o))));
     Ok(OnboardingReport::build(&organisations, &users, zones))
 }
 

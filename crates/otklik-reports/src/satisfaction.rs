@@ -4,9 +4,9 @@
 
 use crate::names::Names;
 use crate::table::{Cell, Table};
-use crate::volumes::{Dimension, ReportRow, VolumeReport, volumes};
+use crate::volumes::{Dimension, ReportRow, VolumeReport, volumes, volumes_in};
 use crate::zone::percent;
-use crate::{Period, ReportError, Result};
+use crate::{Period, ReportError, Result, Scope};
 
 /// What satisfaction is grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +130,20 @@ pub async fn satisfaction(
     Ok(SatisfactionReport {
         by,
         volumes: volumes(store, &[by.dimension()], period, progress).await?,
+    })
+}
+
+/// [`satisfaction`] of the messages whose executor is in `scope`.
+pub async fn satisfaction_in(
+    store: &otklik_store::Store,
+    by: SatisfactionBy,
+    period: Period,
+    scope: &Scope,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<SatisfactionReport> {
+    Ok(SatisfactionReport {
+        by,
+        volumes: volumes_in(store, &[by.dimension()], period, scope, progress).await?,
     })
 }
 

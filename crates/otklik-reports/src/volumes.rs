@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::feed::for_each_record;
 use crate::names::Names;
 use crate::table::{Cell, Table};
-use crate::{Period, ReportError, Result};
+use crate::{Period, ReportError, Result, Scope};
 
 /// What a report groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -365,7 +365,34 @@ pub async fn volumes(
     period: Period,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<VolumeReport> {
-    volumes_paged(store, dimensions, period, crate::feed::PAGE, progress).await
+    volumes_paged(
+        store,
+        dimensions,
+        period,
+        &Scope::All,
+        crate::feed::PAGE,
+        progress,
+    )
+    .await
+}
+
+/// [`volumes`] of the messages whose executor is in `scope`.
+pub async fn volumes_in(
+    store: &otklik_store::Store,
+    dimensions: &[Dimension],
+    period: Period,
+    scope: &Scope,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<VolumeReport> {
+    volumes_paged(
+        store,
+        dimensions,
+        period,
+        scope,
+        crate::feed::PAGE,
+        progress,
+    )
+    .await
 }
 
 #[tracing::instrument(skip(store, progress))]
@@ -373,13 +400,16 @@ async fn volumes_paged(
     store: &otklik_store::Store,
     dimensions: &[Dimension],
     period: Period,
+    scope: &Scope,
     page_size: i64,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<VolumeReport> {
     let mut report = VolumeReport::empty(dimensions, period.since, period.until);
     let mut groups = BTreeMap::new();
     for_each_record(store, period, page_size, progress, |r| {
-        report.add(&mut groups, &r.message);
+        if scope.allows(r.message.executor) {
+            report.add(&mut groups, &r.message);
+        }
     })
     .await?;
     report.finish(groups);
@@ -543,7 +573,7 @@ mod tests {
         }
         let dims = [Dimension::Category, Dimension::Channel];
         // Two per page: three pages, the last one short.
-        let r = volumes_paged(&store, &dims, Period::ALL, 2, &mut |_| ())
+        let r = volumes_paged(&store, &dims, Period::ALL, &Scope::All, 2, &mut |_| ())
             .await
             .unwrap();
         let counts: Vec<(String, u64)> = r

@@ -70,6 +70,7 @@
 //! # }
 //! ```
 
+mod admin;
 mod api_tokens;
 mod attachments;
 mod audit;
@@ -99,6 +100,10 @@ use std::time::Duration;
 
 use sqlx::AnyPool;
 
+pub use admin::{
+    MAX_ADMIN_TEXT_CHARS, MAX_LOGIN_CHARS, NewStaffUser, OrganisationDetails, StaffAccount,
+    is_valid_login,
+};
 pub use api_tokens::{
     API_TOKEN_BODY_CHARS, API_TOKEN_PREFIX, ApiMessageQuery, ApiScope, ApiSecret, ApiToken,
     ApiTokenId, CreatedApiToken, MAX_API_PAGE, MAX_API_TOKEN_NAME_CHARS, NewApiToken,
@@ -129,7 +134,7 @@ pub use polls::{
     VoteWrite,
 };
 pub use posts::{Classification, NewPost, PostDetails, PostFilter, PostVersion, StorePostsOutcome};
-pub use queues::{MAX_QUEUE_PAGE, QueueFilter, QueuePage};
+pub use queues::{MAX_QUEUE_PAGE, QueueCursor, QueueFilter, QueuePage};
 pub use report_feed::MAX_REPORT_PAGE;
 pub use saved_searches::{MAX_SAVED_SEARCH_NAME_CHARS, NewSavedSearch, SavedSearch, SavedSearchId};
 pub use sessions::{

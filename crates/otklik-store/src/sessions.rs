@@ -373,13 +373,17 @@ impl Store {
     }
 
     /// The stored password hash (PHC string) of the account `login`: `None` for no such
-    /// account, `Some((id, None))` for an account without a password.
+    /// account, `Some((id, None))` for an account without a password or a blocked one
+    /// ([`Store::set_user_blocked`]: it cannot sign in).
     #[tracing::instrument(skip(self))]
     pub async fn password_hash(&self, login: &str) -> Result<Option<(UserId, Option<String>)>> {
-        let row = sqlx::query("SELECT id, password_hash FROM users WHERE login = $1")
-            .bind(login)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, CASE WHEN blocked_at IS NULL THEN password_hash END AS password_hash \
+             FROM users WHERE login = $1",
+        )
+        .bind(login)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| {
             Ok((
                 UserId(rows::int(&r, "id")?),

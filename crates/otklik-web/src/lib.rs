@@ -21,6 +21,7 @@ mod html;
 pub mod oidc;
 mod open311;
 mod pages;
+mod polls;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -40,6 +41,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub use api::limit::DEFAULT_WRITES_PER_MINUTE;
 pub use api::openapi::document as openapi_document;
 pub use api::{API_BODY_LIMIT, route_table as api_route_table};
 pub use html::escape;
@@ -83,6 +85,11 @@ struct Inner {
     auth: auth::AuthConfig,
     office: backoffice::OfficeConfig,
     citizen: citizen::CitizenConfig,
+    rate: api::limit::RateLimits,
+    /// The archive search index (`/office/search`); `None`: the page answers 503.
+    search: Option<otklik_search::SearchIndex>,
+    /// «Голосования» (`/office/polls`, `/polls`, `/widget/poll`); `None`: they answer 503.
+    polls: Option<polls::PollsWeb>,
 }
 
 impl AppState {
@@ -100,6 +107,9 @@ impl AppState {
                 auth: auth::AuthConfig::default(),
                 office: backoffice::OfficeConfig::default(),
                 citizen: citizen::CitizenConfig::default(),
+                rate: api::limit::RateLimits::default(),
+                search: None,
+                polls: None,
             }),
         })
     }
@@ -124,6 +134,19 @@ impl AppState {
         Self {
             inner: Arc::new(Inner {
                 workflow: Some(workflow),
+                ..inner
+            }),
+        }
+    }
+
+    /// Searches `index` on `/office/search` (kept in step with the store by the caller, e.g.
+    /// `otklik serve`'s index sync).
+    #[must_use]
+    pub fn with_search(self, index: otklik_search::SearchIndex) -> Self {
+        let inner = Arc::unwrap_or_clone(self.inner);
+        Self {
+            inner: Arc::new(Inner {
+                search: Some(index),
                 ..inner
             }),
         }
@@ -202,9 +225,15 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(backoffice::router(&state))
         .merge(citizen::router())
+        .merge(polls::router(&state))
         // 1 MiB bodies everywhere but the widget's uploads (their own limit).
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
         .merge(citizen::upload_router())
+        // Form submissions of the back-office and citizen pages: per client address.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            api::limit::limit_writes,
+        ))
         .fallback(pages::not_found)
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(track_metrics))

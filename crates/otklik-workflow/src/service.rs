@@ -364,6 +364,12 @@ impl Workflow {
         &self.inner.orgs
     }
 
+    /// The configured reject reasons (`rules/reject-reasons.toml`) the workflow was built with,
+    /// so callers need not load them a second time.
+    pub fn reject_reasons(&self) -> &RejectReasons {
+        &self.inner.reasons
+    }
+
     // ---------------------------------------------------------------- intake
 
     /// Registers a citizen's message from the widget, the portal or a mobile app. It is routed

@@ -1,7 +1,7 @@
 //! Results from stored ballots: hidden until close, Borda, budgets, free text, exports.
 
 use otklik_domain::{PollKind, ResultsVisibility, Timestamp};
-use otklik_polls::{Ballot, BallotError, PollsError, xlsx};
+use otklik_polls::{Ballot, BallotError, PollsError};
 use otklik_store::Store;
 
 use crate::fixtures::{NOW, meta, world};
@@ -131,14 +131,19 @@ async fn ranking_budget_and_free_text_results(store: Store) {
     assert_eq!(b.funded_total, 800);
     assert_eq!(b.average_ballot_total, (900.0 + 700.0 + 100.0) / 3.0);
     let xlsx_bytes = w.polls.export_xlsx(poll.poll.id, NOW).await.unwrap();
-    let files = xlsx::read_stored_zip(&xlsx_bytes).unwrap();
-    let sheet = files
-        .iter()
-        .find(|(n, _)| n == "xl/worksheets/sheet1.xml")
-        .map(|(_, d)| String::from_utf8(d.clone()).unwrap())
-        .unwrap();
-    assert!(sheet.contains("Проходит в бюджет"), "{sheet}");
-    assert!(sheet.contains("Вариант 4"), "{sheet}");
+    // A real XLSX (a ZIP with the worksheet), opened with the zip crate.
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(xlsx_bytes)).unwrap();
+    let mut read = |name: &str| {
+        use std::io::Read as _;
+        let mut s = String::new();
+        zip.by_name(name).unwrap().read_to_string(&mut s).unwrap();
+        s
+    };
+    let sheet = read("xl/worksheets/sheet1.xml");
+    assert!(sheet.contains("<sheetData>"), "{sheet}");
+    let strings = read("xl/sharedStrings.xml");
+    assert!(strings.contains("Проходит в бюджет"), "{strings}");
+    assert!(strings.contains("Вариант 4"), "{strings}");
 
     // Free text.
     let mut draft = w.draft(PollKind::FreeText, 0);

@@ -13,10 +13,14 @@ use otklik_reports::gospabliki::{CoverageBy, gospabliki};
 use otklik_reports::onboarding::onboarding;
 use otklik_reports::satisfaction::{SatisfactionBy, satisfaction};
 use otklik_reports::volumes::{Dimension, volumes};
-use otklik_reports::{Cell, Names, Period, ZoneThresholds};
+use otklik_reports::{Cell, Names, Period, Scope, ZoneThresholds};
 use otklik_store::{MessageChange, Store};
 
-both_backends!(reports_read_the_store, directory_reports);
+both_backends!(
+    reports_read_the_store,
+    directory_reports,
+    scoped_reports_keep_their_organisations
+);
 
 /// Monday 2026-10-12 09:00 Moscow.
 pub const MON: i64 = 1_791_784_800_000;
@@ -294,4 +298,100 @@ async fn directory_reports(store: Store) {
     let t = g.table(&names);
     assert_eq!(t.rows[0][0], Cell::text("Северная область"));
     assert_eq!(g.missing_table(&names).rows.len(), 2);
+}
+
+/// A report limited to one organisation counts only its messages, organisations and pages.
+async fn scoped_reports_keep_their_organisations(store: Store) {
+    directory(&store).await;
+    let a = message(&store, "minzdrav", "health.appointments", MON, 5).await;
+    answer(&store, a, MON + 7 * DAY, Some(2)).await;
+    message(&store, "mintrans", "roads.potholes", MON, 3).await;
+    message(&store, "mintrans", "roads.potholes", MON, 3).await;
+    let mintrans = store
+        .organisation_by_code("mintrans")
+        .await
+        .unwrap()
+        .unwrap();
+    let scope = Scope::organisations([mintrans.id]);
+    let cal = Calendar::embedded();
+    let oct = Period::month("2026-10").unwrap();
+    let now = Timestamp(MON + 10 * DAY);
+    let names = Names::load(&store, None).await.unwrap();
+
+    let r = otklik_reports::deadlines::deadlines_in(&store, &cal, oct, now, &scope, &mut |_| ())
+        .await
+        .unwrap();
+    assert_eq!(r.total.messages, 2);
+    assert_eq!(r.rows.len(), 1);
+    assert_eq!(r.rows[0].executor, Some(mintrans.id));
+    let all = deadlines(&store, &cal, oct, now, &mut |_| ())
+        .await
+        .unwrap();
+    assert_eq!(all.total.messages, 3);
+
+    let late =
+        otklik_reports::deadlines::late_answers_in(&store, &cal, oct, now, &scope, &mut |_| ())
+            .await
+            .unwrap();
+    assert_eq!(
+        late.messages.len(),
+        2,
+        "the two overdue ones, not minzdrav's late one"
+    );
+    assert!(
+        late.messages
+            .iter()
+            .all(|m| m.executor == Some(mintrans.id))
+    );
+
+    let v = otklik_reports::volumes::volumes_in(
+        &store,
+        &[Dimension::Executor],
+        oct,
+        &scope,
+        &mut |_| (),
+    )
+    .await
+    .unwrap();
+    let csv = v.table(&names).to_csv();
+    assert!(csv.contains("Минтранс области,2,"), "{csv}");
+    assert!(!csv.contains("Минздрав"), "{csv}");
+
+    let s = otklik_reports::satisfaction::satisfaction_in(
+        &store,
+        SatisfactionBy::Organisation,
+        oct,
+        &scope,
+        &mut |_| (),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.volumes.total.rated, 0, "minzdrav's rating is outside");
+
+    let o = otklik_reports::onboarding::onboarding_in(&store, ZoneThresholds::default(), &scope)
+        .await
+        .unwrap();
+    assert_eq!(o.total.organisations, 1);
+    assert_eq!(o.total.users, 2, "mintrans's two users");
+    let g = otklik_reports::gospabliki::gospabliki_in(
+        &store,
+        CoverageBy::Kind,
+        now,
+        30,
+        ZoneThresholds::default(),
+        &scope,
+    )
+    .await
+    .unwrap();
+    assert_eq!((g.total.organisations, g.total.vk, g.total.ok), (1, 1, 0));
+    assert!(
+        g.missing_table(&names)
+            .to_csv()
+            .contains("Минтранс области")
+    );
+    assert!(
+        !g.missing_table(&names)
+            .to_csv()
+            .contains("Администрация района")
+    );
 }

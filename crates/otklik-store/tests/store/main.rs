@@ -13,6 +13,7 @@ extern crate otklik_store;
 mod fixtures;
 mod harness;
 
+mod admin;
 mod api_tokens;
 mod attachments;
 mod citizens;

@@ -102,8 +102,8 @@ pub(crate) struct DirectoryCache {
 impl ApiCtx {
     pub fn new(app: AppState) -> Self {
         Self {
+            limiter: limit::Limiter::new(app.rate_clock()),
             app,
-            limiter: limit::Limiter::default(),
             touched: Mutex::new(HashMap::new()),
             directory: Mutex::new(None),
         }
@@ -294,6 +294,7 @@ fn api_routes() -> Routes<Ctx> {
 pub fn route_table() -> Vec<(&'static str, &'static str)> {
     let mut all = api_routes().listed;
     all.extend(crate::open311::routes().listed);
+    all.extend(crate::polls::api_routes_listed());
     all
 }
 

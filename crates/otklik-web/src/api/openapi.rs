@@ -348,6 +348,51 @@ pub fn document() -> Value {
                     }
                 }
             }));
+    // «Голосования» (crate::polls::api): public, like the category tree.
+    paths.insert("/api/v1/polls".into(), json!({
+                "get": {
+                    "operationId": "listPolls",
+                    "summary": "Опубликованные и завершённые голосования, новые сначала",
+                    "security": [],
+                    "responses": {
+                        "200": ok("Голосования", json!({"type": "array", "items": {"type": "object", "properties": {
+                            "id": {"type": "integer"}, "title": {"type": "string"},
+                            "kind": {"type": "string", "enum": ["single", "multiple", "ranking", "free_text", "budget"]},
+                            "status": {"type": "string", "enum": ["published", "closed"]},
+                            "organisation": {"type": "string", "description": "Код организации"},
+                            "topic": {"type": ["string", "null"]},
+                            "starts_at": {"type": "string", "format": "date-time"},
+                            "ends_at": {"type": "string", "format": "date-time"},
+                            "open": {"type": "boolean", "description": "Принимает голоса сейчас"},
+                            "url": {"type": "string", "description": "Страница голосования"}}}})),
+                        "503": problem("Модуль голосований не настроен")
+                    }
+                }
+            }));
+    paths.insert("/api/v1/polls/{id}/results".into(), json!({
+                "get": {
+                    "operationId": "pollResults",
+                    "summary": "Итоги голосования: голоса и доли по вариантам, баллы Борда, проекты в пределах бюджета, свободные ответы",
+                    "security": [],
+                    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                    "responses": {
+                        "200": ok("Итоги", json!({"type": "object", "properties": {
+                            "poll": {"type": "integer"}, "title": {"type": "string"}, "kind": {"type": "string"},
+                            "status": {"type": "string"}, "final_results": {"type": "boolean"},
+                            "ballots": {"type": "integer"},
+                            "options": {"type": "array", "items": {"type": "object", "properties": {
+                                "place": {"type": "integer"}, "option": {"type": "integer"}, "label": {"type": "string"},
+                                "votes": {"type": "integer"}, "percent": {"type": "number"},
+                                "cost": {"type": ["integer", "null"]}, "borda": {"type": ["integer", "null"]},
+                                "average_rank": {"type": ["number", "null"]}, "funded": {"type": ["boolean", "null"]}}}},
+                            "budget": {"type": ["object", "null"]},
+                            "answers": {"type": "array", "items": {"type": "object"}}}})),
+                        "403": problem("Итоги скрыты до завершения голосования (code results_hidden)"),
+                        "404": problem("Нет такого опубликованного голосования"),
+                        "503": problem("Модуль голосований не настроен")
+                    }
+                }
+            }));
     json!({
         "openapi": "3.1.0",
         "info": {

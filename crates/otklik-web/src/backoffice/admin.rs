@@ -1,20 +1,70 @@
-//! Onboarding confirmations, confirmation of staff accounts, read-only administration lists.
+//! Administration: onboarding confirmations, staff accounts and roles, organisations,
+//! sources and collector health, the Госпаблики registry; territories, categories and
+//! deadlines read-only (they are changed in `rules/` and by the directory import).
+//!
+//! Who may do what is decided by the plain functions of [`policy`]; every POST passes the
+//! CSRF guard of the back-office router, every change is audited by the store.
+
+mod communities;
+mod form;
+mod orgs;
+mod policy;
+mod sources;
+mod users;
 
 use std::collections::{BTreeSet, HashMap};
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::Router;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use otklik_domain::{OrganisationId, Role, UserId};
 use serde::Deserialize;
 
-use super::{Ctx, csrf_field, fmt_time, layout, office_error};
+use super::{Ctx, csrf_field, layout, office_error};
 use crate::AppState;
 use crate::auth::{Staff, internal};
 use crate::html::escape;
 
-fn see_other(to: &str) -> Response {
+/// The administration routes (merged into the back-office router, behind its CSRF guard).
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/office/organisation", get(organisation))
+        .route(
+            "/office/organisation/{id}/onboarding",
+            post(confirm_onboarding),
+        )
+        .route("/office/users", get(users::users))
+        .route("/office/users/new", post(users::create))
+        .route("/office/users/{id}", get(users::user_page))
+        .route("/office/users/{id}/confirm", post(confirm_user))
+        .route("/office/users/{id}/roles", post(users::grant_role))
+        .route("/office/users/{id}/roles/remove", post(users::revoke_role))
+        .route("/office/users/{id}/block", post(users::block))
+        .route("/office/users/{id}/password", post(users::reset_password))
+        .route("/office/admin/{list}", get(list))
+        .route(
+            "/office/admin/organisations/{id}",
+            get(orgs::edit).post(orgs::save),
+        )
+        .route("/office/admin/sources/new", post(sources::add))
+        .route("/office/admin/sources/{id}/enabled", post(sources::switch))
+        .route("/office/admin/communities/new", post(communities::register))
+        .route(
+            "/office/admin/communities/{id}/registry",
+            post(communities::save),
+        )
+}
+
+/// `?done=CODE` after a change.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct DoneQuery {
+    done: Option<String>,
+}
+
+pub(crate) fn see_other(to: &str) -> Response {
     let mut res = Redirect::to(to).into_response();
     *res.status_mut() = StatusCode::SEE_OTHER;
     res
@@ -31,7 +81,7 @@ fn own_orgs(ctx: &Ctx) -> BTreeSet<OrganisationId> {
 }
 
 /// Does one of the user's grants of `roles` cover `org` (the organisation or a parent)?
-fn covers(ctx: &Ctx, roles: &[Role], org: OrganisationId) -> bool {
+pub(crate) fn covers(ctx: &Ctx, roles: &[Role], org: OrganisationId) -> bool {
     let tree = ctx.wf.organisations();
     ctx.staff
         .grants()
@@ -39,7 +89,7 @@ fn covers(ctx: &Ctx, roles: &[Role], org: OrganisationId) -> bool {
         .any(|g| roles.contains(&g.role) && tree.covers(g.organisation, org))
 }
 
-const FLAGS: [(&str, &str); 3] = [
+pub(crate) const FLAGS: [(&str, &str); 3] = [
     ("account_ready", "ЛКО готов к работе"),
     ("training_done", "Мной пройдено обучение"),
     ("widget_installed", "Виджет установлен на сайте"),
@@ -52,13 +102,20 @@ pub(crate) async fn organisation(State(state): State<AppState>, staff: Staff) ->
         Err(r) => return r,
     };
     let mut body = String::from("<h1>Организация</h1>");
+    let scope = policy::user_admin(ctx.staff.grants(), &ctx.orgs, ctx.wf.organisations());
     for id in own_orgs(&ctx) {
         let Some(o) = ctx.org(id) else { continue };
         body.push_str(&format!(
-            "<section aria-labelledby=\"org-{id}\"><h2 id=\"org-{id}\">{}</h2><p>Готовность к работе: {}%</p><ul>",
+            "<section aria-labelledby=\"org-{id}\"><h2 id=\"org-{id}\">{}</h2><p>Готовность к работе: {}%</p>",
             escape(&o.name),
             o.onboarding.percent()
         ));
+        if scope.org(id) {
+            body.push_str(&format!(
+                "<p><a href=\"/office/admin/organisations/{id}\">Изменить название и контакты</a></p>"
+            ));
+        }
+        body.push_str("<ul>");
         for (code, label) in FLAGS {
             let done = match code {
                 "account_ready" => o.onboarding.account_ready,
@@ -154,78 +211,7 @@ pub(crate) async fn confirm_onboarding(
 }
 
 /// Roles that confirm users of the organisations they cover.
-const CONFIRMERS: [Role; 2] = [Role::RegionAdmin, Role::Head];
-
-/// `GET /office/users`: accounts of the organisations the user administers, with their
-/// confirmation.
-pub(crate) async fn users(State(state): State<AppState>, staff: Staff) -> Response {
-    let ctx = match Ctx::load(&state, staff).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    if !CONFIRMERS.iter().any(|r| ctx.staff.has_role(*r)) {
-        return office_error(
-            &ctx.staff,
-            StatusCode::FORBIDDEN,
-            "Доступ запрещён",
-            "Список пользователей доступен руководителям и администраторам.",
-        );
-    }
-    let all = match ctx.state.store().users().await {
-        Ok(u) => u,
-        Err(e) => return internal(&e),
-    };
-    let mine: Vec<_> = all
-        .into_iter()
-        .filter(|u| u.organisation.is_some_and(|o| covers(&ctx, &CONFIRMERS, o)))
-        .collect();
-    let confirmed = mine.iter().filter(|u| u.confirmed).count();
-    let mut body = format!(
-        "<h1>Пользователи</h1><p>Подтверждённых пользователей: {confirmed} из {}</p>\
-<table><thead><tr><th scope=\"col\">Логин</th><th scope=\"col\">ФИО</th><th scope=\"col\">Организация</th>\
-<th scope=\"col\">Роли</th><th scope=\"col\">Подтверждён</th></tr></thead><tbody>",
-        mine.len()
-    );
-    for u in &mine {
-        let roles: Vec<String> = u
-            .roles
-            .iter()
-            .map(|g| {
-                format!(
-                    "{} ({})",
-                    g.role.label_ru(),
-                    ctx.org_name(Some(g.organisation))
-                )
-            })
-            .collect();
-        let action = if u.confirmed {
-            format!(
-                "да <form method=\"post\" action=\"/office/users/{id}/confirm\" class=\"inline\">{csrf}\
-<input type=\"hidden\" name=\"confirmed\" value=\"0\"><button type=\"submit\" aria-label=\"Снять подтверждение: {name}\">Снять</button></form>",
-                id = u.id,
-                csrf = csrf_field(&ctx.staff),
-                name = escape(&u.full_name),
-            )
-        } else {
-            format!(
-                "нет <form method=\"post\" action=\"/office/users/{id}/confirm\" class=\"inline\">{csrf}\
-<input type=\"hidden\" name=\"confirmed\" value=\"1\"><button type=\"submit\" aria-label=\"Подтвердить: {name}\">Подтвердить</button></form>",
-                id = u.id,
-                csrf = csrf_field(&ctx.staff),
-                name = escape(&u.full_name),
-            )
-        };
-        body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
-            escape(&u.login),
-            escape(&u.full_name),
-            escape(&ctx.org_name(u.organisation)),
-            escape(&roles.join(", ")),
-        ));
-    }
-    body.push_str("</tbody></table>");
-    layout(&ctx.staff, "Пользователи", &body)
-}
+pub(crate) const CONFIRMERS: [Role; 2] = [Role::RegionAdmin, Role::Head];
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct ConfirmForm {
@@ -248,8 +234,10 @@ pub(crate) async fn confirm_user(
         Ok(u) => u,
         Err(e) => return internal(&e),
     };
-    let Some(user) = user.filter(|u| u.organisation.is_some_and(|o| covers(&ctx, &CONFIRMERS, o)))
-    else {
+    let scope = policy::user_admin(ctx.staff.grants(), &ctx.orgs, ctx.wf.organisations());
+    let Some(user) = user.filter(|u| {
+        u.organisation.is_some_and(|o| covers(&ctx, &CONFIRMERS, o)) || scope.manages_user(u)
+    }) else {
         return office_error(
             &ctx.staff,
             StatusCode::NOT_FOUND,
@@ -285,42 +273,53 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     staff: Staff,
     Path(list): Path<String>,
+    Query(q): Query<DoneQuery>,
 ) -> Response {
     let ctx = match Ctx::load(&state, staff).await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    if !ctx.staff.has_role(Role::RegionAdmin) {
+    let tree = ctx.wf.organisations();
+    let users_scope = policy::user_admin(ctx.staff.grants(), &ctx.orgs, tree);
+    let registry_scope = policy::community_admin(ctx.staff.grants(), &ctx.orgs, tree);
+    if !users_scope.any() && !registry_scope.any() {
         return office_error(
             &ctx.staff,
             StatusCode::FORBIDDEN,
             "Доступ запрещён",
-            "Администрирование доступно администратору региона.",
+            "Администрирование доступно администраторам региона, организаций и госпабликов.",
         );
     }
     let store = ctx.state.store();
     let tabs = "<p><a href=\"/office/admin/organisations\">Организации</a> · \
 <a href=\"/office/admin/territories\">Территории</a> · <a href=\"/office/admin/categories\">Категории и сроки</a> · \
-<a href=\"/office/admin/sources\">Источники</a> · <a href=\"/office/admin/communities\">Госпаблики</a></p>";
-    let (title, table) = match list.as_str() {
+<a href=\"/office/admin/sources\">Источники</a> · <a href=\"/office/admin/communities\">Госпаблики</a> · \
+<a href=\"/office/users\">Пользователи</a></p>";
+    let (title, html) = match list.as_str() {
         "organisations" => {
             let mut t = String::from(
                 "<table><thead><tr><th scope=\"col\">Код</th><th scope=\"col\">Название</th><th scope=\"col\">Тип</th>\
-<th scope=\"col\">Вышестоящая</th><th scope=\"col\">ЛКО готов</th><th scope=\"col\">Обучение</th><th scope=\"col\">Виджет</th></tr></thead><tbody>",
+<th scope=\"col\">Вышестоящая</th><th scope=\"col\">Готовность</th><th scope=\"col\">ЛКО готов</th><th scope=\"col\">Обучение</th>\
+<th scope=\"col\">Виджет</th></tr></thead><tbody>",
             );
             let yes = |b: bool| if b { "да" } else { "нет" };
-            for o in &ctx.orgs {
+            for o in ctx.orgs.iter().filter(|o| users_scope.org(o.id)) {
                 t.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td>{}</td><td><a href=\"/office/admin/organisations/{}\">{}</a></td><td>{}</td><td>{}</td>\
+<td class=\"n\">{}%</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     escape(&o.code),
+                    o.id,
                     escape(&o.name),
                     escape(o.kind.label_ru()),
                     escape(&o.parent.map_or_else(String::new, |p| ctx.org_name(Some(p)))),
+                    o.onboarding.percent(),
                     yes(o.onboarding.account_ready),
                     yes(o.onboarding.training_done),
                     yes(o.onboarding.widget_installed),
                 ));
             }
+            t.push_str("</tbody></table><p><small>Новые организации, их коды, типы и подчинённость \
+задаются импортом справочника (<code>otklik import</code>); название и контакты меняются по ссылке.</small></p>");
             ("Организации", t)
         }
         "territories" => {
@@ -330,7 +329,9 @@ pub(crate) async fn list(
             };
             let names: HashMap<_, _> = territories.iter().map(|t| (t.id, t.name.clone())).collect();
             let mut t = String::from(
-                "<table><thead><tr><th scope=\"col\">Код</th><th scope=\"col\">Название</th><th scope=\"col\">Тип</th><th scope=\"col\">Входит в</th></tr></thead><tbody>",
+                "<p class=\"note\" role=\"note\">Только просмотр: территории задаются импортом справочника \
+(<code>otklik import territories ФАЙЛ.csv</code>) и здесь не меняются.</p>\
+<table><thead><tr><th scope=\"col\">Код</th><th scope=\"col\">Название</th><th scope=\"col\">Тип</th><th scope=\"col\">Входит в</th></tr></thead><tbody>",
             );
             for x in &territories {
                 t.push_str(&format!(
@@ -345,12 +346,16 @@ pub(crate) async fn list(
                     ),
                 ));
             }
+            t.push_str("</tbody></table>");
             ("Территории", t)
         }
         "categories" => {
             let tree = &ctx.state.inner.info.tree;
             let mut t = String::from(
-                "<table><thead><tr><th scope=\"col\">Категория</th><th scope=\"col\">Подкатегория</th>\
+                "<p class=\"note\" role=\"note\">Только просмотр: категории, подкатегории и сроки ответа задаются \
+в файле правил <code>rules/categories.toml</code> (маршрутизация — <code>rules/routing.toml</code>, \
+производственный календарь — <code>rules/calendar/</code>) и вступают в силу после перезапуска сервера.</p>\
+<table><thead><tr><th scope=\"col\">Категория</th><th scope=\"col\">Подкатегория</th>\
 <th scope=\"col\">Срок, раб. дней</th><th scope=\"col\">Быстрое решение</th></tr></thead><tbody>",
             );
             for c in tree.categories() {
@@ -365,52 +370,17 @@ pub(crate) async fn list(
                     ));
                 }
             }
+            t.push_str("</tbody></table>");
             ("Категории и сроки", t)
         }
-        "sources" => {
-            let health = match store.source_health().await {
-                Ok(h) => h,
-                Err(e) => return internal(&e),
-            };
-            let mut t = String::from(
-                "<table><thead><tr><th scope=\"col\">Источник</th><th scope=\"col\">Сеть</th><th scope=\"col\">Включён</th>\
-<th scope=\"col\">Собрано</th><th scope=\"col\">Последний успех</th><th scope=\"col\">Ошибок подряд</th><th scope=\"col\">Последняя ошибка</th></tr></thead><tbody>",
-            );
-            for h in &health {
-                t.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
-                    escape(&h.source.name),
-                    escape(h.source.network.label_ru()),
-                    if h.source.enabled { "да" } else { "нет" },
-                    h.items_total,
-                    h.last_success_at.map_or_else(|| "—".to_owned(), fmt_time),
-                    h.consecutive_failures,
-                    escape(&h.last_error.as_deref().unwrap_or("").chars().take(200).collect::<String>()),
-                ));
-            }
-            ("Источники и состояние сборщиков", t)
-        }
-        "communities" => {
-            let communities = match store.communities().await {
-                Ok(c) => c,
-                Err(e) => return internal(&e),
-            };
-            let mut t = String::from(
-                "<table><thead><tr><th scope=\"col\">Сеть</th><th scope=\"col\">Название</th><th scope=\"col\">Адрес</th>\
-<th scope=\"col\">Организация</th><th scope=\"col\">Проверка</th></tr></thead><tbody>",
-            );
-            for c in &communities {
-                t.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    escape(c.network.label_ru()),
-                    escape(&c.title),
-                    escape(&c.url),
-                    escape(&ctx.org_name(Some(c.organisation))),
-                    escape(c.verification.label_ru()),
-                ));
-            }
-            ("Реестр госпабликов", t)
-        }
+        "sources" => match sources::page(&ctx, q.done.as_deref()).await {
+            Ok(t) => ("Источники и состояние сборщиков", t),
+            Err(r) => return r,
+        },
+        "communities" => match communities::page(&ctx, q.done.as_deref()).await {
+            Ok(t) => ("Реестр госпабликов", t),
+            Err(r) => return r,
+        },
         _ => {
             return office_error(
                 &ctx.staff,
@@ -420,6 +390,6 @@ pub(crate) async fn list(
             );
         }
     };
-    let body = format!("<h1>{title}</h1>{tabs}{table}</tbody></table>");
+    let body = format!("<h1>{title}</h1>{tabs}{html}");
     layout(&ctx.staff, title, &body)
 }

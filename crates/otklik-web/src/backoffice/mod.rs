@@ -9,8 +9,9 @@
 //!   the version the page showed (a stale version gets a clear message);
 //! * onboarding confirmations of the organisation («ЛКО готов к работе», «Мной пройдено
 //!   обучение», widget installed) and confirmation of staff accounts;
-//! * read-only administration lists (organisations, territories, categories, sources,
-//!   Госпаблики) for regional administrators.
+//! * administration ([`admin`]): staff accounts and roles, organisations' details, sources and
+//!   collector health, the Госпаблики registry (territories, categories and deadlines are
+//!   shown read-only: they live in `rules/` and the directory import).
 //!
 //! Every page needs a signed-in [`Staff`]; every POST passes [`crate::auth::csrf_guard`].
 //! A message is visible to a user when one of the user's grants covers it (the same scope
@@ -19,6 +20,8 @@
 mod admin;
 mod card;
 mod queues;
+mod reports;
+mod search;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -65,14 +68,10 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .route("/office/queue/{queue}", get(queues::queue))
         .route("/office/messages/{id}", get(card::card))
         .route("/office/messages/{id}/act", post(card::act))
-        .route("/office/organisation", get(admin::organisation))
-        .route(
-            "/office/organisation/{id}/onboarding",
-            post(admin::confirm_onboarding),
-        )
-        .route("/office/users", get(admin::users))
-        .route("/office/users/{id}/confirm", post(admin::confirm_user))
-        .route("/office/admin/{list}", get(admin::list))
+        .merge(admin::routes())
+        .route("/office/reports", get(reports::index))
+        .route("/office/reports/{name}", get(reports::report))
+        .route("/office/search", get(search::search))
         .route("/logout", post(crate::auth::logout))
         .layer(middleware::from_fn_with_state(state.clone(), csrf_guard))
 }
@@ -232,9 +231,21 @@ pub(crate) fn layout(staff: &Staff, title: &str, body: &str) -> Response {
             nav.push_str(&format!("<li><a href=\"{href}\">{label}</a></li>"));
         }
     }
+    // Archive search and reports (super::search, super::reports decide the scope).
+    if search::SEARCH_ROLES.iter().any(|r| staff.has_role(*r)) {
+        nav.push_str("<li><a href=\"/office/search\">Поиск по архиву</a></li>");
+    }
+    if reports::REPORT_ROLES.iter().any(|r| staff.has_role(*r)) {
+        nav.push_str("<li><a href=\"/office/reports\">Отчёты</a></li>");
+    }
+    if crate::polls::STAFF_ROLES.iter().any(|r| staff.has_role(*r)) {
+        nav.push_str("<li><a href=\"/office/polls\">Голосования</a></li>");
+    }
     nav.push_str("<li><a href=\"/office/organisation\">Организация</a></li>");
     if staff.has_role(Role::RegionAdmin) {
         nav.push_str("<li><a href=\"/office/admin/organisations\">Администрирование</a></li>");
+    } else if staff.has_role(Role::CommunityAdmin) {
+        nav.push_str("<li><a href=\"/office/admin/communities\">Госпаблики</a></li>");
     }
     let html = format!(
         "<!doctype html>\n<html lang=\"ru\"><head><meta charset=\"utf-8\">\

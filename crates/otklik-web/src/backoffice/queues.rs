@@ -1,10 +1,15 @@
 //! The dashboard and the work queues.
+//!
+//! Queue pages are fetched by keyset (`?after=` / `?before=` cursors of `(deadline, id)`, see
+//! [`otklik_store::QueueFilter`]) over the indexes of migration 0011, at most [`PAGE`] rows,
+//! and the total is counted only up to [`COUNT_LIMIT`]: a page costs the same at 100,000
+//! messages as at 100. A bare `?page=N` (old links) still works through an offset.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use otklik_domain::{CategoryId, Channel, MessageRecord, MessageStatus, Role, Transition};
-use otklik_store::QueueFilter;
+use otklik_store::{QueueCursor, QueueFilter, QueuePage};
 use otklik_workflow::DeadlineStatus;
 use serde::Deserialize;
 
@@ -16,6 +21,8 @@ use crate::html::escape;
 
 /// Rows per page.
 const PAGE: i64 = 25;
+/// The total is counted up to this many («более 10 000» beyond).
+const COUNT_LIMIT: i64 = 10_000;
 
 /// A queue: who sees it, which statuses, which channel.
 struct QueueDef {
@@ -69,6 +76,25 @@ pub(crate) struct QueueQuery {
     q: Option<String>,
     page: Option<String>,
     done: Option<String>,
+    after: Option<String>,
+    before: Option<String>,
+}
+
+/// «28» or «более 10 000».
+fn total_text(total: i64, capped: bool) -> String {
+    let digits = total.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push('\u{a0}');
+        }
+        grouped.push(c);
+    }
+    if capped {
+        format!("более {grouped}")
+    } else {
+        grouped
+    }
 }
 
 /// `GET /office`.
@@ -104,8 +130,10 @@ pub(crate) async fn dashboard(
             Err(r) => return r,
         };
         body.push_str(&format!(
-            "<li><a href=\"/office/queue/{}\">{}</a>: {total}</li>",
-            def.code, def.title
+            "<li><a href=\"/office/queue/{}\">{}</a>: {}</li>",
+            def.code,
+            def.title,
+            total_text(total.0, total.1)
         ));
     }
     if ctx.staff.has_role(Role::Curator) {
@@ -176,11 +204,13 @@ fn filter_of(ctx: &Ctx, def: &QueueDef) -> QueueFilter {
         include_unrouted,
         channel: def.channel,
         limit: PAGE,
+        count_limit: Some(COUNT_LIMIT),
         ..QueueFilter::default()
     }
 }
 
-async fn count(ctx: &Ctx, def: &QueueDef) -> Result<i64, Response> {
+/// The queue's total (up to [`COUNT_LIMIT`]) and whether it was capped.
+async fn count(ctx: &Ctx, def: &QueueDef) -> Result<(i64, bool), Response> {
     let filter = QueueFilter {
         limit: 1,
         ..filter_of(ctx, def)
@@ -189,7 +219,7 @@ async fn count(ctx: &Ctx, def: &QueueDef) -> Result<i64, Response> {
         .store()
         .message_queue(&filter)
         .await
-        .map(|p| p.total)
+        .map(|p| (p.total, p.total_capped))
         .map_err(|e| internal(&e))
 }
 
@@ -230,7 +260,18 @@ pub(crate) async fn queue(
         );
     }
     let mut filter = filter_of(&ctx, def);
-    filter.offset = (page - 1) * PAGE;
+    filter.after = query
+        .after
+        .as_deref()
+        .and_then(|c| c.parse::<QueueCursor>().ok());
+    filter.before = query
+        .before
+        .as_deref()
+        .and_then(|c| c.parse::<QueueCursor>().ok());
+    if filter.after.is_none() && filter.before.is_none() {
+        // An old `?page=N` link without a cursor.
+        filter.offset = (page - 1) * PAGE;
+    }
     if let Some(s) = query
         .status
         .as_deref()
@@ -264,7 +305,10 @@ pub(crate) async fn queue(
         ));
     }
     body.push_str(&filters_form(&ctx, def, &query));
-    body.push_str(&format!("<p id=\"total\">Найдено: {}</p>", result.total));
+    body.push_str(&format!(
+        "<p id=\"total\">Найдено: {}</p>",
+        total_text(result.total, result.total_capped)
+    ));
     if def.code == "incidents" {
         body.push_str(&incidents_list(&ctx, &result.records).await);
     } else {
@@ -274,7 +318,7 @@ pub(crate) async fn queue(
         &format!("/office/queue/{}", def.code),
         &query,
         page,
-        result.total,
+        &result,
     ));
     layout(&ctx.staff, def.title, &body)
 }
@@ -316,9 +360,10 @@ fn filters_form(ctx: &Ctx, def: &QueueDef, query: &QueueQuery) -> String {
     )
 }
 
-fn pager(base: &str, query: &QueueQuery, page: i64, total: i64) -> String {
-    let pages = ((total + PAGE - 1) / PAGE).max(1);
-    if pages <= 1 {
+/// Links to the previous and next pages (keyset cursors; `page` only numbers them).
+fn pager(base: &str, query: &QueueQuery, page: i64, result: &QueuePage) -> String {
+    let pages = ((result.total + PAGE - 1) / PAGE).max(1);
+    if result.next.is_none() && result.prev.is_none() && page <= 1 {
         return String::new();
     }
     let mut params = Vec::new();
@@ -331,22 +376,37 @@ fn pager(base: &str, query: &QueueQuery, page: i64, total: i64) -> String {
             params.push(format!("{k}={}", url_encode(v)));
         }
     }
-    let link = |p: i64| {
+    let link = |extra: &[String]| {
         let mut ps = params.clone();
-        ps.push(format!("page={p}"));
-        format!("{base}?{}", ps.join("&amp;"))
+        ps.extend_from_slice(extra);
+        if ps.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}?{}", ps.join("&amp;"))
+        }
     };
-    let mut html = format!("<nav aria-label=\"Страницы\"><p>Страница {page} из {pages}. ");
-    if page > 1 {
+    let of = if result.total_capped {
+        format!("многих (найдено {})", total_text(result.total, true))
+    } else {
+        pages.to_string()
+    };
+    let mut html = format!("<nav aria-label=\"Страницы\"><p>Страница {page} из {of}. ");
+    if page > 2 {
+        html.push_str(&format!("<a href=\"{}\">« В начало</a> ", link(&[])));
+    }
+    if let Some(prev) = result.prev {
         html.push_str(&format!(
             "<a href=\"{}\" rel=\"prev\">← Предыдущая</a> ",
-            link(page - 1)
+            link(&[
+                format!("before={prev}"),
+                format!("page={}", (page - 1).max(1))
+            ])
         ));
     }
-    if page < pages {
+    if let Some(next) = result.next {
         html.push_str(&format!(
             "<a href=\"{}\" rel=\"next\">Следующая →</a>",
-            link(page + 1)
+            link(&[format!("after={next}"), format!("page={}", page + 1)])
         ));
     }
     html.push_str("</p></nav>");
@@ -453,6 +513,29 @@ async fn incidents_list(ctx: &Ctx, records: &[MessageRecord]) -> String {
     html
 }
 
+/// Page links of the curator's control list (numbered pages: the list is computed whole).
+fn control_pager(page: i64, total: i64) -> String {
+    let pages = ((total + PAGE - 1) / PAGE).max(1);
+    if pages <= 1 {
+        return String::new();
+    }
+    let mut html = format!("<nav aria-label=\"Страницы\"><p>Страница {page} из {pages}. ");
+    if page > 1 {
+        html.push_str(&format!(
+            "<a href=\"/office/queue/control?page={}\" rel=\"prev\">← Предыдущая</a> ",
+            page - 1
+        ));
+    }
+    if page < pages {
+        html.push_str(&format!(
+            "<a href=\"/office/queue/control?page={}\" rel=\"next\">Следующая →</a>",
+            page + 1
+        ));
+    }
+    html.push_str("</p></nav>");
+    html
+}
+
 /// The curator's control list.
 async fn control(ctx: &Ctx, page: i64) -> Response {
     if !ctx.staff.has_role(Role::Curator) {
@@ -489,11 +572,6 @@ async fn control(ctx: &Ctx, page: i64) -> Response {
         "<h1>Контроль сроков</h1><p id=\"total\">Просрочено: {overdue}; всего под контролем: {total}</p>"
     );
     body.push_str(&table(ctx, &records, Some(&statuses)));
-    body.push_str(&pager(
-        "/office/queue/control",
-        &QueueQuery::default(),
-        page,
-        total,
-    ));
+    body.push_str(&control_pager(page, total));
     layout(&ctx.staff, "Контроль сроков", &body)
 }

@@ -246,6 +246,7 @@ pub fn safe_next(next: Option<&str>) -> String {
         (n.starts_with("/my/")
             || n == "/my/messages"
             || n.starts_with("/widget/")
+            || n.starts_with("/polls/")
             || n.starts_with("/rate?"))
             && !n.contains("//")
             && !n.contains('\\')

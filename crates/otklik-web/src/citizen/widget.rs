@@ -212,7 +212,18 @@ fn org_name(o: &Organisation) -> &str {
     o.short_name.as_deref().unwrap_or(&o.name)
 }
 
-fn sign_in_invitation(o: &Organisation) -> Response {
+fn sign_in_invitation(state: &AppState, o: &Organisation) -> Response {
+    if state.citizen_config().oidc.is_none() {
+        // Say so plainly instead of a button that leads nowhere.
+        let body = format!(
+            "<h1>Сообщить о проблеме</h1><p>Сообщение получит: <strong>{org}</strong>.</p>\
+<p role=\"alert\" class=\"notice\" id=\"sign-in-unavailable\">Отправка сообщений через эту форму пока недоступна: \
+вход через Госуслуги (ЕСИА) на сервере не настроен. Обратитесь к администратору портала \
+или в {org} другим способом.</p>",
+            org = escape(org_name(o)),
+        );
+        return citizen_page(StatusCode::OK, "Сообщить о проблеме", &body);
+    }
     let next = format!("/widget/{}", o.code);
     let q = serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default();
     let body = format!(
@@ -238,7 +249,7 @@ pub(crate) async fn form(
     };
     let citizen = match Citizen::of_request(&state, &headers).await {
         Ok(Some(c)) => c,
-        Ok(None) => return sign_in_invitation(&org),
+        Ok(None) => return sign_in_invitation(&state, &org),
         Err(res) => return res,
     };
     let key = match random_token() {
@@ -477,7 +488,7 @@ async fn submit(
     let citizen = match Citizen::of_request(&state, &headers).await {
         Ok(Some(c)) => c,
         Ok(None) => {
-            let mut res = sign_in_invitation(&org);
+            let mut res = sign_in_invitation(&state, &org);
             *res.status_mut() = StatusCode::FORBIDDEN;
             return res;
         }
@@ -640,7 +651,7 @@ pub(crate) async fn sent(
     };
     let citizen = match Citizen::of_request(&state, &headers).await {
         Ok(Some(c)) => c,
-        Ok(None) => return sign_in_invitation(&org),
+        Ok(None) => return sign_in_invitation(&state, &org),
         Err(res) => return res,
     };
     let Ok(id) = id.parse::<i64>() else {

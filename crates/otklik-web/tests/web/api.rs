@@ -1,5 +1,8 @@
 //! The JSON API over real HTTP on loopback, against a server on a real SQLite file.
 
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use serde_json::{Value, json};
 
 use crate::api_support::{FAST, ROADS, TestServer, problem};
@@ -385,7 +388,10 @@ async fn tokens_are_checked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_sizes_and_rates_are_limited() {
-    let s = TestServer::start().await;
+    // A frozen clock: however slow the machine, no token refills between two requests (the
+    // slow token's bucket of one refills in ten seconds, which a loaded debug build once took).
+    let t0 = std::time::Instant::now();
+    let s = TestServer::start_adjusted(true, |st| st.with_rate_clock(Arc::new(move || t0))).await;
     // Idempotency-Key: required and sane.
     let res = s
         .client
@@ -419,9 +425,13 @@ async fn keys_sizes_and_rates_are_limited() {
         .header("content-type", "application/json")
         .body(huge)
         .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 413);
+        .await;
+    // The server refuses the announced size before reading the body: the client sees the
+    // 413, or — when the refusal closes the connection while it still writes — a broken pipe.
+    match res {
+        Ok(res) => assert_eq!(res.status().as_u16(), 413),
+        Err(e) => assert!(e.is_request() || e.is_body(), "{e:?}"),
+    }
     assert_eq!(
         otklik_store::testing::rows_in(&s.store, "messages").await,
         0
@@ -437,6 +447,7 @@ async fn keys_sizes_and_rates_are_limited() {
         .parse()
         .unwrap();
     assert!((1..=10).contains(&retry), "{retry}");
+    assert_eq!(retry, 10, "a bucket of one refills in ten seconds");
     let p = problem(res, 429).await;
     assert_eq!(p["code"], "rate_limited");
     // Reads are not limited, other tokens have their own bucket.
@@ -648,5 +659,53 @@ async fn openapi_describes_every_route() {
         }
     }
     assert_eq!(documented, served.len());
+    s.stop().await;
+}
+
+/// Form submissions of the back-office and citizen pages are limited per client address on
+/// the server's clock: a burst, then `429` with `Retry-After` and a Russian page until the
+/// bucket refills; reads and the API are not counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn form_submissions_are_limited_per_client_address() {
+    let t0 = Instant::now();
+    let offset = Arc::new(Mutex::new(Duration::ZERO));
+    let o = offset.clone();
+    // 6 a minute: a bucket of one, refilled in ten seconds.
+    let s = TestServer::start_adjusted(true, |st| {
+        st.with_write_rate(6)
+            .with_rate_clock(Arc::new(move || t0 + *o.lock().unwrap()))
+    })
+    .await;
+    let post = |path: &'static str| {
+        s.client
+            .post(s.url(path))
+            .form(&[("t", "x"), ("rating", "5")])
+            .send()
+    };
+    // The first submission reaches its handler (which refuses the bad link on its own).
+    let first = post("/rate").await.unwrap();
+    assert_ne!(first.status().as_u16(), 429);
+    for path in [
+        "/rate",
+        "/office/messages/1/act",
+        "/widget/adm-a/submit",
+        "/my/messages/1",
+    ] {
+        let res = post(path).await.unwrap();
+        assert_eq!(res.status().as_u16(), 429, "{path}");
+        assert_eq!(res.headers()["retry-after"], "10", "{path}");
+        let page = res.text().await.unwrap();
+        assert!(page.contains("Слишком много запросов"), "{page}");
+        assert!(page.contains("Подождите 10 с"), "{page}");
+    }
+    // Pages are read freely; the API has its own per-token buckets.
+    let res = s.client.get(s.url("/rate?t=x")).send().await.unwrap();
+    assert_ne!(res.status().as_u16(), 429);
+    let res = s.submit(&s.a, "form-limit", &json!({"text": "Яма"})).await;
+    assert_eq!(res.status().as_u16(), 201);
+    // Ten seconds later (on the server's clock) the bucket holds one submission again.
+    *offset.lock().unwrap() = Duration::from_secs(10);
+    assert_ne!(post("/rate").await.unwrap().status().as_u16(), 429);
+    assert_eq!(post("/rate").await.unwrap().status().as_u16(), 429);
     s.stop().await;
 }

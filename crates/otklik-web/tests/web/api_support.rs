@@ -102,6 +102,14 @@ async fn token(
 impl TestServer {
     /// Starts a server; `with_workflow: false` leaves the workflow out (writes answer 503).
     pub async fn start_with(with_workflow: bool) -> Self {
+        Self::start_adjusted(with_workflow, |s| s).await
+    }
+
+    /// Like [`TestServer::start_with`], with `adjust` applied to the state before serving.
+    pub async fn start_adjusted(
+        with_workflow: bool,
+        adjust: impl FnOnce(otklik_web::AppState) -> otklik_web::AppState,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::connect(&sqlite_url(&dir.path().join("otklik.db")))
             .await
@@ -189,6 +197,7 @@ impl TestServer {
         let reader = token(&store, "reader", None, &[Read], None).await;
         let slow = token(&store, "slow-app", Some(org_a), &[Submit, Read], Some(6)).await;
 
+        let state = adjust(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -16,7 +16,11 @@ mod api_open311;
 mod api_support;
 
 mod access;
+mod admin;
 mod csrf;
 mod office;
+mod polls;
+mod reports;
 mod scenario;
+mod search;
 mod signin;
