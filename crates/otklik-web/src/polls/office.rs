@@ -101,6 +101,17 @@ impl Office {
     }
 
     /// The poll, if it exists and the user sees it (else 404).
+    /// [`Office::load`], then [`Office::poll`]: the handlers of one poll.
+    async fn load_poll(
+        state: &AppState,
+        staff: Staff,
+        raw: &str,
+    ) -> Result<(Self, PollDetails), Response> {
+        let o = Self::load(state, staff).await?;
+        let d = o.poll(raw).await?;
+        Ok((o, d))
+    }
+
     async fn poll(&self, raw: &str) -> Result<PollDetails, Response> {
         let not_found = || {
             office_error(
@@ -716,12 +727,8 @@ pub(crate) async fn edit(
     Path(id): Path<String>,
     Form(f): Form<PollForm>,
 ) -> Response {
-    let o = match Office::load(&state, staff).await {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let current = match o.poll(&id).await {
-        Ok(d) => d,
+    let (o, current) = match Office::load_poll(&state, staff, &id).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let action = format!("/office/polls/{}/edit", current.poll.id);
@@ -754,12 +761,8 @@ pub(crate) async fn card(
     Path(id): Path<String>,
     Query(q): Query<DoneQuery>,
 ) -> Response {
-    let o = match Office::load(&state, staff).await {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let d = match o.poll(&id).await {
-        Ok(d) => d,
+    let (o, d) = match Office::load_poll(&state, staff, &id).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let id = d.poll.id;
@@ -971,12 +974,8 @@ pub(crate) async fn step(
     Path(id): Path<String>,
     Form(f): Form<StepForm>,
 ) -> Response {
-    let o = match Office::load(&state, staff).await {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let d = match o.poll(&id).await {
-        Ok(d) => d,
+    let (o, d) = match Office::load_poll(&state, staff, &id).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let id: PollId = d.poll.id;
@@ -1031,12 +1030,8 @@ pub(crate) async fn results(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Response {
-    let o = match Office::load(&state, staff).await {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let d = match o.poll(&id).await {
-        Ok(d) => d,
+    let (o, d) = match Office::load_poll(&state, staff, &id).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let id = d.poll.id;
@@ -1068,12 +1063,8 @@ pub(crate) async fn results(
 }
 
 async fn download(state: AppState, staff: Staff, id: String, xlsx: bool) -> Response {
-    let o = match Office::load(&state, staff).await {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let d = match o.poll(&id).await {
-        Ok(d) => d,
+    let (o, d) = match Office::load_poll(&state, staff, &id).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let id = d.poll.id;

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use otklik_domain::{Channel, MessageId, Network, SubcategoryId, Timestamp};
+use otklik_domain::{Channel, MessageId, SubcategoryId};
 use otklik_search::sync::{SyncOptions, sync};
 use otklik_search::{IndexerOptions, SearchIndex};
-use otklik_store::{NewPost, Store, sqlite_url};
+use otklik_store::{Store, sqlite_url};
 use otklik_web::auth::hash_password;
 use otklik_web::{AppState, ServerInfo};
 use otklik_workflow::{Submission, Workflow};
@@ -15,6 +15,7 @@ use reqwest::StatusCode;
 
 use crate::support::{
     Browser, PASSWORD, ROADS, RegionWorkflow, now, region_batch, region_workflow, server,
+    store_vk_post,
 };
 
 /// The test region's server with an archive index (synced by hand with [`SearchServer::sync`]).
@@ -114,27 +115,7 @@ impl SearchServer {
 
     /// A collected post of the region-wide VK search (no organisation).
     async fn post(&self, external_id: &str, text: &str) {
-        let source = self
-            .store
-            .source_by_name("vk-search")
-            .await
-            .unwrap()
-            .unwrap()
-            .id;
-        let t = now();
-        let post = NewPost::new(
-            Network::Vk,
-            external_id,
-            text,
-            Timestamp(t.millis() - 60_000),
-            format!("h:{external_id}"),
-        )
-        .with_url(format!("https://vk.com/wall{external_id}"))
-        .with_author("id1");
-        self.store
-            .store_posts(source, &[post], None, t)
-            .await
-            .unwrap();
+        store_vk_post(&self.store, external_id, text, now()).await;
     }
 
     async fn sync(&self) {

@@ -335,27 +335,8 @@ impl Server {
 
     /// A collected post turned into an incident waiting for the moderator (low confidence).
     pub async fn incident(&self, external_id: &str, text: &str) -> MessageId {
-        let source = self
-            .store
-            .source_by_name("vk-search")
-            .await
-            .unwrap()
-            .unwrap()
-            .id;
         let t = now();
-        let post = NewPost::new(
-            Network::Vk,
-            external_id,
-            text,
-            Timestamp(t.millis() - 60_000),
-            format!("h:{external_id}"),
-        )
-        .with_url(format!("https://vk.com/wall{external_id}"))
-        .with_author("id1");
-        self.store
-            .store_posts(source, &[post], None, t)
-            .await
-            .unwrap();
+        store_vk_post(&self.store, external_id, text, t).await;
         let post = self
             .store
             .post_by_external_id(Network::Vk, external_id)
@@ -565,4 +546,20 @@ pub async fn act(b: &mut Browser, id: MessageId, code: &str, extra: &[(&str, &st
     let mut form = action_fields(&card.body, code);
     form.extend(pairs(extra));
     b.post(&format!("/office/messages/{id}/act"), &form).await
+}
+
+/// Stores a post of the region-wide VK search source (`vk-search`), collected at `t` and
+/// published a minute before.
+pub async fn store_vk_post(store: &Store, external_id: &str, text: &str, t: Timestamp) {
+    let source = store.source_by_name("vk-search").await.unwrap().unwrap().id;
+    let post = NewPost::new(
+        Network::Vk,
+        external_id,
+        text,
+        Timestamp(t.millis() - 60_000),
+        format!("h:{external_id}"),
+    )
+    .with_url(format!("https://vk.com/wall{external_id}"))
+    .with_author("id1");
+    store.store_posts(source, &[post], None, t).await.unwrap();
 }
